@@ -1,0 +1,44 @@
+#!/usr/bin/env node
+// Runs the test files of the given tiers (unit, int, e2e; default all) with Node's test
+// runner under tsx, and ends with one "N passed, N failed" line for CI.
+//   node scripts/run-tests.js [unit|int|e2e ...] [--filter <substring>]
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { spawn } from 'node:child_process';
+
+const args = process.argv.slice(2);
+const filterAt = args.indexOf('--filter');
+const filter = filterAt >= 0 ? args.splice(filterAt, 2)[1] : undefined;
+const tiers = args.length > 0 ? args : ['unit', 'int', 'e2e'];
+
+function walk(dir) {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    return statSync(path).isDirectory() ? walk(path) : [path];
+  });
+}
+
+const files = walk('test')
+  .filter((f) => tiers.some((tier) => f.endsWith(`.${tier}.test.ts`)))
+  .filter((f) => !filter || f.includes(filter))
+  .sort();
+if (files.length === 0) {
+  console.error(`no test files for ${tiers.join(', ')}${filter ? ` matching ${filter}` : ''}`);
+  process.exit(1);
+}
+
+const child = spawn(
+  process.execPath,
+  ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=2', '--test-timeout=300000', ...files],
+  { stdio: ['ignore', 'pipe', 'inherit'] },
+);
+let tail = '';
+child.stdout.on('data', (chunk) => {
+  process.stdout.write(chunk);
+  tail = (tail + chunk.toString()).slice(-4000);
+});
+child.on('close', (code) => {
+  const count = (label) => Number(new RegExp(`ℹ ${label} (\\d+)`).exec(tail)?.[1] ?? 0);
+  console.log(`${count('pass')} passed, ${count('fail')} failed`);
+  process.exit(code ?? 1);
+});
