@@ -1,0 +1,134 @@
+import { z } from 'zod';
+
+/**
+ * The build plan: what `.drone.yml` compiles to, JSON-serialisable, stored in
+ * `BuildCreated`. The runner executes only this; it never sees YAML. Conditions other
+ * than `status` are already evaluated here (a step or stage they exclude carries `skip`);
+ * `status` is a run-time policy (`runsOn`). Secret values never appear: only names.
+ */
+
+/** An environment value: plain text, or the name of a secret resolved by the runner. */
+export const EnvValue = z.union([
+  z.object({ value: z.string() }).strict(),
+  z.object({ secret: z.string().min(1) }).strict(),
+]);
+export type EnvValue = z.infer<typeof EnvValue>;
+
+export const Skip = z.object({
+  /** Which condition excluded it: 'branch', 'event', 'ref', 'repo', 'instance', 'target', 'cron', 'action', 'paths', or 'dependency'. */
+  condition: z.string(),
+  /** In words: "branch 'dev' does not match include [main]". */
+  reason: z.string(),
+});
+export type Skip = z.infer<typeof Skip>;
+
+/** Which outcome of the steps (or pipelines) before it lets this one run: Drone's `when.status`. */
+export const RunsOn = z.array(z.enum(['success', 'failure'])).min(1);
+
+export const VolumeMount = z.object({ name: z.string(), path: z.string() });
+
+export const PlanVolume = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('temp'), name: z.string(), medium: z.enum(['', 'memory']).default('') }),
+  z.object({ kind: z.literal('host'), name: z.string(), path: z.string() }),
+]);
+export type PlanVolume = z.infer<typeof PlanVolume>;
+
+export const PlanStep = z.object({
+  /** 1-based position in the stage (services first, then steps), Drone's `step.number`. */
+  number: z.number().int().positive(),
+  name: z.string(),
+  kind: z.enum(['clone', 'service', 'step']),
+  image: z.string(),
+  pull: z.enum(['always', 'never', 'if-not-exists', 'default']).default('default'),
+  entrypoint: z.array(z.string()).optional(),
+  command: z.array(z.string()).optional(),
+  /** The `commands`, as they were written. */
+  commands: z.array(z.string()).default([]),
+  /** The `commands` turned into one shell script (`set -e`, `+ cmd` traces); absent when none. */
+  script: z.string().optional(),
+  /** Everything the step's process gets, `DRONE_*` and `PLUGIN_*` included. */
+  environment: z.record(z.string(), EnvValue).default({}),
+  privileged: z.boolean().default(false),
+  detach: z.boolean().default(false),
+  /** 'ignore': a failure of this step does not fail the stage. */
+  failure: z.enum(['always', 'ignore']).default('always'),
+  /** Names of steps in this stage that must end first; empty = after the previous step (Drone's serial default is made explicit by the compiler). */
+  dependsOn: z.array(z.string()).default([]),
+  runsOn: RunsOn.default(['success']),
+  skip: Skip.optional(),
+  volumes: z.array(VolumeMount).default([]),
+  user: z.string().optional(),
+  workingDir: z.string().optional(),
+  networkMode: z.string().optional(),
+  shmSize: z.number().int().nonnegative().optional(),
+  /** CPU shares / limits and memory limit in bytes. */
+  resources: z
+    .object({
+      cpuShares: z.number().int().nonnegative().optional(),
+      cpuLimit: z.number().nonnegative().optional(),
+      memLimit: z.number().int().nonnegative().optional(),
+      memSwapLimit: z.number().int().optional(),
+    })
+    .default({}),
+  extraHosts: z.array(z.string()).default([]),
+  dns: z.array(z.string()).default([]),
+  dnsSearch: z.array(z.string()).default([]),
+  /** runlog's extension: re-run on these exit codes (any non-zero when empty), up to `limit` times. */
+  retry: z.object({ limit: z.number().int().min(1).max(10), exitCodes: z.array(z.number().int()).default([]) }).optional(),
+});
+export type PlanStep = z.infer<typeof PlanStep>;
+
+export const Platform = z.object({
+  os: z.string().default('linux'),
+  arch: z.string().default('amd64'),
+  variant: z.string().default(''),
+  version: z.string().default(''),
+  kernel: z.string().default(''),
+});
+export type Platform = z.infer<typeof Platform>;
+
+export const PlanStage = z.object({
+  /** 1-based, in dependency order; Drone's `stage.number`. */
+  number: z.number().int().positive(),
+  name: z.string(),
+  type: z.enum(['docker', 'exec']),
+  platform: Platform,
+  /** `node:` labels; a runner must have exactly these. */
+  labels: z.record(z.string(), z.string()).default({}),
+  /** Names of stages (pipelines) that must end first. */
+  dependsOn: z.array(z.string()).default([]),
+  /** `trigger.status`: which outcome of the dependencies lets it run. */
+  runsOn: RunsOn.default(['success']),
+  skip: Skip.optional(),
+  workspace: z.object({ path: z.string() }),
+  clone: z.object({
+    disable: z.boolean().default(false),
+    depth: z.number().int().nonnegative().default(0),
+    retries: z.number().int().nonnegative().default(0),
+    skipVerify: z.boolean().default(false),
+    tags: z.boolean().default(false),
+  }),
+  concurrency: z.object({ limit: z.number().int().positive() }).optional(),
+  volumes: z.array(PlanVolume).default([]),
+  imagePullSecrets: z.array(z.string()).default([]),
+  /** Services (detached, started first); `kind: 'service'`. */
+  services: z.array(PlanStep).default([]),
+  /** The clone step (when enabled) then the pipeline's steps; `dependsOn` forms a DAG. */
+  steps: z.array(PlanStep),
+  /** Every secret name the stage references (env, settings, pull secrets). */
+  secrets: z.array(z.string()).default([]),
+});
+export type PlanStage = z.infer<typeof PlanStage>;
+
+/** `kind: secret` documents: a secret whose value lives in an external store. */
+export const ExternalSecret = z.object({ name: z.string(), path: z.string(), key: z.string() });
+
+export const Plan = z.object({
+  version: z.literal(1),
+  stages: z.array(PlanStage),
+  externalSecrets: z.array(ExternalSecret).default([]),
+  /** Raw `kind: signature` hmac, kept for the signature check. */
+  signature: z.string().optional(),
+});
+export type Plan = z.infer<typeof Plan>;
+export type PlanInput = z.input<typeof Plan>;
