@@ -16,8 +16,27 @@ import type { PlanStage, PlanStep } from '../pipeline/plan.ts';
 export type Engine = {
   readonly kind: 'docker' | 'exec';
   setup(stage: StageRun, signal: AbortSignal): Promise<void>;
+  /**
+   * Runs one step. The clone step (`kind: 'clone'`) fetches `stage.clone` into the workspace.
+   * A detached step (`kind: 'service'` or `detach: true`) resolves as soon as it has started,
+   * with `exitCode: 0` and `ended`: it keeps running, and writing to `output`, until it ends
+   * by itself, `signal` aborts, or `destroy` stops it (then `ended` resolves `killed: true`).
+   * Steps of one stage may run concurrently.
+   */
   runStep(stage: StageRun, step: StepRun, output: StepOutput, signal: AbortSignal): Promise<StepExit>;
+  /**
+   * Stops whatever still runs and removes everything `setup` and `runStep` made for this
+   * stage (the workspace too, unless `keepWorkspace`). Idempotent; works from any engine
+   * instance with the same runner name, since it finds resources by the stage's `runId`.
+   * It tries every removal, then rejects once, naming what it could not remove.
+   */
   destroy(stage: StageRun, options?: { keepWorkspace?: boolean }): Promise<void>;
+  /**
+   * Removes everything a runner of this name left behind (a crash, a kill -9): containers,
+   * networks, volumes, temp folders. Call once at start-up, before taking work: it does
+   * not spare stages this instance is running. Resolves with what it removed.
+   */
+  sweep(options?: { runner?: string }): Promise<string[]>;
 };
 
 /** A stage as an engine sees it: the plan's stage plus the identities its resources are labelled with. */
@@ -33,8 +52,26 @@ export type StageRun = {
   trusted: boolean;
   /** Resolved registry credentials for image_pull_secrets (docker config.json `auths` shape). */
   registryAuth?: Record<string, { username: string; password: string }>;
-  /** Set by `resume`: the workspace of an earlier attempt to reuse. */
+  /** Set by `resume`: the workspace of an earlier attempt to reuse (that attempt's `runId`). */
   workspaceKey?: string;
+  /** What the clone step fetches; filled by the stage runner from the build and repo. Required when the stage has a clone step. */
+  clone?: CloneSource;
+};
+
+/**
+ * The source of a stage's clone step. `stage.clone` (the plan) adds retries, skip_verify and
+ * tags; `depth` here is normally `stage.clone.depth` (0 = full history).
+ */
+export type CloneSource = {
+  /** The repo's clone URL (https, ssh, or file:// for local repos). */
+  url: string;
+  /** The build's commit (full sha) to check out; '' = the tip of `ref`. */
+  commit: string;
+  /** The ref the build is for: refs/heads/main, refs/tags/v1, refs/pull/7/head; '' = fetch the commit alone. */
+  ref: string;
+  depth: number;
+  /** Credentials for the clone host, written to a netrc only the clone sees. */
+  netrc?: { machine: string; login: string; password: string };
 };
 
 /** A step ready to run: secrets already resolved into `env`. */
@@ -51,4 +88,6 @@ export type StepExit = {
   /** Stopped by the signal (cancel, timeout, inactivity) rather than ending by itself. */
   killed: boolean;
   oomKilled?: boolean;
+  /** Detached steps only: resolves when the step really ends (see `Engine.runStep`). */
+  ended?: Promise<StepExit>;
 };
