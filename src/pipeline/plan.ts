@@ -28,7 +28,13 @@ export const RunsOn = z.array(z.enum(['success', 'failure'])).min(1);
 export const VolumeMount = z.object({ name: z.string(), path: z.string() });
 
 export const PlanVolume = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('temp'), name: z.string(), medium: z.enum(['', 'memory']).default('') }),
+  z.object({
+    kind: z.literal('temp'),
+    name: z.string(),
+    medium: z.enum(['', 'memory']).default(''),
+    /** Drone's `temp.size_limit`, in bytes; absent = no limit. */
+    sizeLimit: z.number().int().nonnegative().optional(),
+  }),
   z.object({ kind: z.literal('host'), name: z.string(), path: z.string() }),
 ]);
 export type PlanVolume = z.infer<typeof PlanVolume>;
@@ -52,7 +58,12 @@ export const PlanStep = z.object({
   detach: z.boolean().default(false),
   /** 'ignore': a failure of this step does not fail the stage. */
   failure: z.enum(['always', 'ignore']).default('always'),
-  /** Names of steps in this stage that must end first; empty = after the previous step (Drone's serial default is made explicit by the compiler). */
+  /**
+   * Names of steps (or services) in this stage that must end first; empty = may start at
+   * once. The compiler writes Drone's serial default out (each step after the previous
+   * one, services included) and, in graph mode, `clone` for steps that name nothing.
+   * A detached step or service counts as ended once it has started.
+   */
   dependsOn: z.array(z.string()).default([]),
   runsOn: RunsOn.default(['success']),
   skip: Skip.optional(),
@@ -100,7 +111,8 @@ export const PlanStage = z.object({
   /** `trigger.status`: which outcome of the dependencies lets it run. */
   runsOn: RunsOn.default(['success']),
   skip: Skip.optional(),
-  workspace: z.object({ path: z.string() }),
+  /** `path`: the directory steps start in (`DRONE_WORKSPACE`); `base`: where the workspace volume is mounted (Drone's `workspace.base`). */
+  workspace: z.object({ path: z.string(), base: z.string().default('/drone/src') }),
   clone: z.object({
     disable: z.boolean().default(false),
     depth: z.number().int().nonnegative().default(0),
