@@ -1,0 +1,53 @@
+import { sql } from 'drizzle-orm';
+import { Hono } from 'hono';
+import type { Database } from '../events/database.ts';
+import type { Checkpoint, EventStore } from '../events/event-store.ts';
+import type { SystemInfo } from '../pipeline/trigger.ts';
+import { authenticate, type Caller } from './auth.ts';
+import { registerBuildRoutes } from './build-routes.ts';
+import { ApiError, errorResponse } from './errors.ts';
+import { registerRepoRoutes } from './repo-routes.ts';
+
+/** What the API needs; `createApp` builds it from these and nothing else (tests call it without a socket). */
+export type AppDeps = {
+  database: Database;
+  store: EventStore;
+  adminToken: string;
+  system: SystemInfo;
+  /** Resolves once the projections have applied the log up to `checkpoint` (read-after-write). */
+  waitForProjections(checkpoint: Checkpoint | undefined): Promise<void>;
+  now?: () => Date;
+  log?: (message: string) => void;
+};
+
+export type Env = { Variables: { caller: Caller } };
+export type App = Hono<Env>;
+
+export function createApp(deps: AppDeps): App {
+  const app: App = new Hono<Env>();
+  app.onError((error, c) => errorResponse(error, c, deps.log));
+  app.notFound((c) => c.json({ message: `no route for ${c.req.method} ${c.req.path}` }, 404));
+
+  app.get('/healthz', async (c) => {
+    await deps.database.query(sqlOne);
+    return c.json({ status: 'ok', database: deps.database.kind, version: deps.system.version });
+  });
+
+  app.use('/api/*', authenticate(deps.adminToken));
+  registerRepoRoutes(app, deps);
+  registerBuildRoutes(app, deps);
+  return app;
+}
+
+const sqlOne = sql`select 1`;
+
+/** Writes need the admin (the only user until the full API lands). */
+export function requireAdmin(caller: Caller): { login: string } {
+  if (caller.kind === 'admin') return caller;
+  throw new ApiError(401, 'this needs a token: send Authorization: Bearer <token>', 'unauthorized');
+}
+
+/** Reads of a repo: anyone for public repos, the admin for the rest. */
+export function requireReader(caller: Caller, visibility: string): void {
+  if (visibility !== 'public') requireAdmin(caller);
+}

@@ -1,0 +1,69 @@
+import { z } from 'zod';
+import { ApiError, describeZodError } from './errors.ts';
+
+/**
+ * Request bodies and parameters: zod is the single source of truth; the handlers get
+ * typed values or the caller gets a 400 naming the field. Field names are Drone's.
+ */
+const SLUG_PART = /^[A-Za-z0-9_.-]{1,100}$/;
+
+export const RepoBody = z
+  .object({
+    clone_url: z.union([z.url(), z.literal('')]),
+    default_branch: z.string().min(1).max(255),
+    config_path: z.string().min(1).max(255).refine((path) => !path.startsWith('/') && !path.split('/').includes('..'), 'must be a path inside the repository'),
+    timeout: z.number().int().min(1).max(24 * 60),
+    trusted: z.boolean(),
+    protected: z.boolean(),
+    visibility: z.enum(['public', 'private', 'internal']),
+  })
+  .partial()
+  .strict();
+export type RepoBody = z.infer<typeof RepoBody>;
+
+export const BuildBody = z.object({ config: z.string().max(1024 * 1024).optional() }).strict();
+
+export function settingsFromBody(body: RepoBody) {
+  const settings: Record<string, unknown> = {};
+  if (body.clone_url !== undefined) settings.cloneUrl = body.clone_url;
+  if (body.default_branch !== undefined) settings.defaultBranch = body.default_branch;
+  if (body.config_path !== undefined) settings.configPath = body.config_path;
+  if (body.timeout !== undefined) settings.timeout = body.timeout;
+  if (body.trusted !== undefined) settings.trusted = body.trusted;
+  if (body.protected !== undefined) settings.protected = body.protected;
+  if (body.visibility !== undefined) settings.visibility = body.visibility;
+  return settings;
+}
+
+/** Parses `text` as JSON and then with `schema`; an empty body is `{}`. */
+export function parseBody<T>(schema: z.ZodType<T>, text: string): T {
+  let json: unknown = {};
+  if (text.trim() !== '') {
+    try {
+      json = JSON.parse(text);
+    } catch {
+      throw new ApiError(400, 'body: not valid JSON');
+    }
+  }
+  const parsed = schema.safeParse(json);
+  if (!parsed.success) throw new ApiError(400, describeZodError(parsed.error));
+  return parsed.data;
+}
+
+export function slugParts(owner: string, name: string): { owner: string; name: string } {
+  if (!SLUG_PART.test(owner)) throw new ApiError(400, `owner: '${owner.slice(0, 100)}' is not a valid name (letters, digits, '.', '_', '-')`);
+  if (!SLUG_PART.test(name)) throw new ApiError(400, `name: '${name.slice(0, 100)}' is not a valid name (letters, digits, '.', '_', '-')`);
+  return { owner, name };
+}
+
+export function positiveInt(value: string | undefined, field: string, fallback?: number, max = 2 ** 31 - 1): number {
+  if (value === undefined || value === '') {
+    if (fallback !== undefined) return fallback;
+    throw new ApiError(400, `${field}: required`);
+  }
+  const number = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(number) || number < 1 || number > max) {
+    throw new ApiError(400, `${field}: expected a whole number from 1 to ${max}, got '${value.slice(0, 40)}'`);
+  }
+  return number;
+}

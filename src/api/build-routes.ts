@@ -1,0 +1,119 @@
+import { RepoSettings } from '../events/repo-events.ts';
+import type { BuildCommand } from '../events/build-commands.ts';
+import { handleBuildCommand } from '../server/command-handler.ts';
+import { createBuild } from '../server/create-build.ts';
+import { requireAdmin, requireReader, type App, type AppDeps } from './app.ts';
+import { BuildBody, parseBody, positiveInt, slugParts } from './bodies.ts';
+import { buildJson, stageJson } from './drone-json.ts';
+import { ApiError, notFound } from './errors.ts';
+import { findBuild, findRepo, listBuilds, stagesWithSteps } from './read-views.ts';
+import { buildStreamId } from '../events/build-events.ts';
+
+/** Query keys of `POST .../builds` that are not build parameters. */
+const RESERVED_QUERY = new Set(['branch', 'commit', 'access_token']);
+
+/** Drone's build paths, plus the build's own history (`/events`), which Drone cannot give. */
+export function registerBuildRoutes(app: App, deps: AppDeps) {
+  const clock = deps.now ?? (() => new Date());
+
+  async function repoFor(owner: string, name: string) {
+    slugParts(owner, name);
+    const repo = await findRepo(deps.database, owner, name);
+    if (!repo || !repo.active) throw notFound(`repository ${owner}/${name}`);
+    return repo;
+  }
+
+  async function buildFor(repoId: string, number: number, slug: string) {
+    const build = await findBuild(deps.database, repoId, number);
+    if (!build) throw notFound(`build ${slug}#${number}`);
+    return build;
+  }
+
+  async function fullBuild(build: NonNullable<Awaited<ReturnType<typeof findBuild>>>) {
+    const { stages, steps } = await stagesWithSteps(deps.database, [build.id]);
+    return {
+      ...buildJson(build),
+      stages: stages.map((stage) => stageJson(stage, steps.filter((step) => step.stage === stage.number))),
+    };
+  }
+
+  app.get('/api/repos/:owner/:name/builds', async (c) => {
+    const repo = await repoFor(c.req.param('owner'), c.req.param('name'));
+    requireReader(c.get('caller'), repo.visibility);
+    const page = positiveInt(c.req.query('page'), 'page', 1, 100_000);
+    const perPage = positiveInt(c.req.query('per_page'), 'per_page', 25, 100);
+    const branch = c.req.query('branch') || undefined;
+    const rows = await listBuilds(deps.database, repo.id, { page, perPage, branch });
+    return c.json(rows.map(buildJson));
+  });
+
+  app.post('/api/repos/:owner/:name/builds', async (c) => {
+    const { login } = requireAdmin(c.get('caller'));
+    const repo = await repoFor(c.req.param('owner'), c.req.param('name'));
+    const body = parseBody(BuildBody, await c.req.text());
+    if (body.config === undefined) {
+      throw new ApiError(400, 'config: required until runlog reads the config from the forge; send {"config": "<the .drone.yml text>"}');
+    }
+    const branch = c.req.query('branch') || repo.defaultBranch;
+    const commit = c.req.query('commit') ?? '';
+    if (commit !== '' && !/^[0-9a-fA-F]{7,64}$/.test(commit)) {
+      throw new ApiError(400, `commit: expected a hexadecimal commit sha, got '${commit.slice(0, 80)}'`);
+    }
+    const params = Object.fromEntries(Object.entries(c.req.query()).filter(([key]) => !RESERVED_QUERY.has(key)));
+    const created = await createBuild(deps.database, {
+      repo: { id: repo.id, owner: repo.owner, name: repo.name, settings: RepoSettings.parse(repo) },
+      trigger: { event: 'custom', ref: `refs/heads/${branch}`, branch, commit, after: commit, sender: login, params },
+      config: { path: repo.configPath, text: body.config },
+      createdBy: login,
+      ...(repo.protected ? { block: 'protected' as const } : {}),
+      system: deps.system,
+      at: clock(),
+    });
+    await deps.waitForProjections(created.checkpoint);
+    return c.json(await fullBuild(await buildFor(repo.id, created.number, repo.slug)), 200);
+  });
+
+  app.get('/api/repos/:owner/:name/builds/:number', async (c) => {
+    const repo = await repoFor(c.req.param('owner'), c.req.param('name'));
+    requireReader(c.get('caller'), repo.visibility);
+    const build = await buildFor(repo.id, positiveInt(c.req.param('number'), 'number'), repo.slug);
+    return c.json(await fullBuild(build));
+  });
+
+  app.get('/api/repos/:owner/:name/builds/:number/events', async (c) => {
+    const repo = await repoFor(c.req.param('owner'), c.req.param('name'));
+    requireReader(c.get('caller'), repo.visibility);
+    const build = await buildFor(repo.id, positiveInt(c.req.param('number'), 'number'), repo.slug);
+    const events = await deps.store.readStream(buildStreamId(build.id));
+    return c.json(
+      events.map((event) => ({
+        position: event.globalPosition,
+        version: event.streamVersion,
+        type: event.type,
+        data: event.data,
+        metadata: event.metadata,
+        recorded_at: event.recordedAt.toISOString(),
+        prev_hash: event.prevHash,
+        hash: event.hash,
+      })),
+    );
+  });
+
+  /** A command on an existing build, answered with the build as it is afterwards. */
+  function buildAction(path: string, method: 'post' | 'delete', command: (by: string, at: string) => BuildCommand) {
+    app[method](path, async (c) => {
+      const { login } = requireAdmin(c.get('caller'));
+      const repo = await repoFor(c.req.param('owner')!, c.req.param('name')!);
+      const build = await buildFor(repo.id, positiveInt(c.req.param('number'), 'number'), repo.slug);
+      const handled = await handleBuildCommand(deps.store, build.id, command(login, clock().toISOString()), { actor: login });
+      await deps.waitForProjections(handled.checkpoint);
+      return c.json(await fullBuild(await buildFor(repo.id, build.number, repo.slug)));
+    });
+  }
+  // Drone: DELETE cancels; approve/decline take an optional stage that runlog does not need (a build is approved whole).
+  buildAction('/api/repos/:owner/:name/builds/:number', 'delete', (by, at) => ({ type: 'RequestCancel', data: { by, at } }));
+  for (const suffix of ['', '/:stage']) {
+    buildAction(`/api/repos/:owner/:name/builds/:number/approve${suffix}`, 'post', (by, at) => ({ type: 'ApproveBuild', data: { by, at } }));
+    buildAction(`/api/repos/:owner/:name/builds/:number/decline${suffix}`, 'post', (by, at) => ({ type: 'DeclineBuild', data: { by, at } }));
+  }
+}

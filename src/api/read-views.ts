@@ -1,0 +1,43 @@
+import { and, asc, desc, eq, inArray } from 'drizzle-orm';
+import type { Executor } from '../events/database.ts';
+import { builds, repoCounters, repos, stages, steps } from '../projections/tables.ts';
+
+/** The API's reads: views only (DESIGN.md: no folding of streams on a request path). */
+
+export async function findRepo(db: Executor, owner: string, name: string) {
+  const [repo] = await db.db.select().from(repos).where(eq(repos.slug, `${owner}/${name}`)).limit(1);
+  return repo;
+}
+
+export async function listRepos(db: Executor) {
+  return db.db.select().from(repos).where(eq(repos.active, true)).orderBy(asc(repos.slug));
+}
+
+export async function repoCounter(db: Executor, repoId: string): Promise<number> {
+  const [row] = await db.db.select({ lastNumber: repoCounters.lastNumber }).from(repoCounters).where(eq(repoCounters.repoId, repoId));
+  return row?.lastNumber ?? 0;
+}
+
+export async function listBuilds(db: Executor, repoId: string, options: { page: number; perPage: number; branch?: string }) {
+  return db.db
+    .select()
+    .from(builds)
+    .where(and(eq(builds.repoId, repoId), options.branch ? eq(builds.branch, options.branch) : undefined))
+    .orderBy(desc(builds.number))
+    .limit(options.perPage)
+    .offset((options.page - 1) * options.perPage);
+}
+
+export async function findBuild(db: Executor, repoId: string, number: number) {
+  const [build] = await db.db.select().from(builds).where(and(eq(builds.repoId, repoId), eq(builds.number, number))).limit(1);
+  return build;
+}
+
+export async function stagesWithSteps(db: Executor, buildIds: string[]) {
+  if (buildIds.length === 0) return { stages: [], steps: [] };
+  const [stageRows, stepRows] = await Promise.all([
+    db.db.select().from(stages).where(inArray(stages.buildId, buildIds)).orderBy(asc(stages.number)),
+    db.db.select().from(steps).where(inArray(steps.buildId, buildIds)).orderBy(asc(steps.stage), asc(steps.number)),
+  ]);
+  return { stages: stageRows, steps: stepRows };
+}

@@ -1,0 +1,66 @@
+import { RepoSettings } from '../events/repo-events.ts';
+import { repoIdFor } from '../events/repo-decider.ts';
+import { handleRepoCommand } from '../server/command-handler.ts';
+import { requireAdmin, requireReader, type App, type AppDeps } from './app.ts';
+import { parseBody, RepoBody, settingsFromBody, slugParts } from './bodies.ts';
+import { repoJson } from './drone-json.ts';
+import { notFound } from './errors.ts';
+import { findRepo, listRepos, repoCounter } from './read-views.ts';
+
+/** Drone's repo paths: list, activate, read, change, deactivate. */
+export function registerRepoRoutes(app: App, deps: AppDeps) {
+  const now = () => (deps.now ?? (() => new Date()))().toISOString();
+
+  async function answer(owner: string, name: string) {
+    const repo = await findRepo(deps.database, owner, name);
+    if (!repo) throw notFound(`repository ${owner}/${name}`);
+    return repoJson(repo, await repoCounter(deps.database, repo.id));
+  }
+
+  app.get('/api/user/repos', async (c) => {
+    const caller = c.get('caller');
+    const repos = await listRepos(deps.database);
+    const visible = caller.kind === 'admin' ? repos : repos.filter((repo) => repo.visibility === 'public');
+    return c.json(visible.map((repo) => repoJson(repo)));
+  });
+
+  app.post('/api/repos/:owner/:name', async (c) => {
+    const { login } = requireAdmin(c.get('caller'));
+    const { owner, name } = slugParts(c.req.param('owner'), c.req.param('name'));
+    const settings = RepoSettings.parse(settingsFromBody(parseBody(RepoBody, await c.req.text())));
+    const repoId = repoIdFor(`${owner}/${name}`);
+    const handled = await handleRepoCommand(deps.store, repoId, {
+      type: 'ActivateRepo',
+      data: { repoId, owner, name, settings, by: login, at: now() },
+    });
+    await deps.waitForProjections(handled.checkpoint);
+    return c.json(await answer(owner, name), 200);
+  });
+
+  app.get('/api/repos/:owner/:name', async (c) => {
+    const { owner, name } = slugParts(c.req.param('owner'), c.req.param('name'));
+    const repo = await findRepo(deps.database, owner, name);
+    if (!repo || !repo.active) throw notFound(`repository ${owner}/${name}`);
+    requireReader(c.get('caller'), repo.visibility);
+    return c.json(repoJson(repo, await repoCounter(deps.database, repo.id)));
+  });
+
+  app.patch('/api/repos/:owner/:name', async (c) => {
+    const { login } = requireAdmin(c.get('caller'));
+    const { owner, name } = slugParts(c.req.param('owner'), c.req.param('name'));
+    const changes = settingsFromBody(parseBody(RepoBody, await c.req.text()));
+    const repoId = repoIdFor(`${owner}/${name}`);
+    const handled = await handleRepoCommand(deps.store, repoId, { type: 'UpdateRepo', data: { repoId, changes, by: login, at: now() } });
+    await deps.waitForProjections(handled.checkpoint);
+    return c.json(await answer(owner, name));
+  });
+
+  app.delete('/api/repos/:owner/:name', async (c) => {
+    const { login } = requireAdmin(c.get('caller'));
+    const { owner, name } = slugParts(c.req.param('owner'), c.req.param('name'));
+    const repoId = repoIdFor(`${owner}/${name}`);
+    const handled = await handleRepoCommand(deps.store, repoId, { type: 'DeactivateRepo', data: { repoId, by: login, at: now() } });
+    await deps.waitForProjections(handled.checkpoint);
+    return c.json(await answer(owner, name));
+  });
+}

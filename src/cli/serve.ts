@@ -1,0 +1,85 @@
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { openPglite, openPostgres } from '../events/database.ts';
+import { ConfigError, dataDir, databaseTarget, portFrom } from '../server/config.ts';
+import { startServer } from '../server/runtime.ts';
+
+/** `runlog serve`: the embedded default (PGlite in ./.runlog, no external service). */
+export const run = (args: string[]) => serveCommand(args, 'serve');
+
+/**
+ * `serve` and `server` differ only in where the database is: `serve` uses PGlite in the
+ * data folder unless RUNLOG_DATABASE_URL is set; `server` requires RUNLOG_DATABASE_URL.
+ */
+export async function serveCommand(args: string[], mode: 'serve' | 'server'): Promise<number> {
+  try {
+    const { values } = parseArgs({ args, options: { port: { type: 'string' }, host: { type: 'string' } }, strict: true });
+    const port = portFrom(values.port);
+    const target = databaseTarget();
+    if (mode === 'server' && target.kind !== 'postgres') {
+      throw new ConfigError('runlog server needs RUNLOG_DATABASE_URL=postgres://...; for the embedded database use runlog serve');
+    }
+    const started = Date.now();
+    const firstStart = target.kind === 'pglite' && !existsSync(join(target.dir, 'PG_VERSION'));
+    if (target.kind === 'pglite') {
+      mkdirSync(target.dir, { recursive: true });
+      if (firstStart) process.stderr.write(`runlog: creating the embedded database in ${target.dir} (first start takes a few seconds)\n`);
+    }
+    const database = target.kind === 'postgres' ? await openPostgres(target.url) : await openPglite(target.dir);
+    const adminToken = adminTokenFor(mode);
+    const server = await startServer({ database, adminToken: adminToken.token, port, publicHost: values.host ?? process.env.RUNLOG_HOST });
+    const where = target.kind === 'postgres' ? 'postgres' : target.dir;
+    process.stdout.write(
+      `runlog ${mode} listening on ${server.url} (database: ${where}, ready in ${Date.now() - started} ms)\n` +
+        (adminToken.source === 'env' ? 'admin token: from RUNLOG_ADMIN_TOKEN\n' : `admin token: ${adminToken.token} (saved in ${adminToken.source})\n`),
+    );
+    await shutdownOnSignal(server.close);
+    return 0;
+  } catch (error) {
+    if (error instanceof ConfigError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      process.stderr.write(`runlog ${mode}: ${(error as Error).message}\n`);
+      return 2;
+    }
+    if ((error as { code?: string }).code === 'EADDRINUSE') {
+      process.stderr.write(`runlog ${mode}: the port is taken; choose another with --port or RUNLOG_PORT\n`);
+      return 1;
+    }
+    throw error;
+  }
+}
+
+/**
+ * RUNLOG_ADMIN_TOKEN when set; else (serve only) the token saved in the data folder,
+ * generated on first start so a fresh machine needs no setup.
+ */
+function adminTokenFor(mode: 'serve' | 'server'): { token: string; source: string } {
+  const fromEnv = process.env.RUNLOG_ADMIN_TOKEN;
+  if (fromEnv) return { token: fromEnv, source: 'env' };
+  if (mode === 'server') throw new ConfigError('runlog server needs RUNLOG_ADMIN_TOKEN (a long random string) for its admin API');
+  const file = join(dataDir(), 'admin-token');
+  if (existsSync(file)) return { token: readFileSync(file, 'utf8').trim(), source: file };
+  const token = randomBytes(24).toString('base64url');
+  writeFileSync(file, `${token}\n`, { mode: 0o600 });
+  chmodSync(file, 0o600);
+  return { token, source: file };
+}
+
+/** Waits for Ctrl-C or SIGTERM, then closes cleanly; a second signal exits at once. */
+function shutdownOnSignal(close: () => Promise<void>): Promise<void> {
+  return new Promise((resolve) => {
+    let stopping = false;
+    const onSignal = () => {
+      if (stopping) process.exit(130);
+      stopping = true;
+      process.stderr.write('runlog: shutting down\n');
+      close().then(resolve, (error: unknown) => {
+        process.stderr.write(`runlog: shutdown failed: ${String(error)}\n`);
+        resolve();
+      });
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+}
