@@ -399,7 +399,7 @@ export function decideResumeStage(command: CommandOf<'ResumeStage'>, state: Buil
     if (step.status !== 'pending') continue;
     const skip = planSteps.find((p) => p.number === step.number)?.skip;
     if (skip) events.push({ type: 'StepSkipped', data: { stage: number, step: step.number, reason: skip, at } });
-    else if (step.number < fromStep) {
+    else if (workspace === 'kept' && step.number < fromStep) {
       // Restart from a step in a new build: the steps before it ran in the parent build,
       // and their work is in the kept workspace.
       events.push({

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { BuildCommand } from '../../src/events/build-commands.ts';
 import type { BuildEvent } from '../../src/events/build-events.ts';
 import { buildStreamId } from '../../src/events/build-events.ts';
+import type { Build } from '../../src/events/build-state.ts';
 import { given, history } from './decider-spec.ts';
 import { cmd, planOf, t } from './fixtures.ts';
 
@@ -44,7 +45,7 @@ describe('CreateBuild', () => {
     assert.equal(state.status, 'pending');
     // notify waits for build (publish's dependency), not for nothing.
     assert.deepEqual(
-      state.status !== 'initial' && state.stages.map((s) => s.status),
+      (state as Build).stages.map((s) => s.status),
       ['pending', 'skipped', 'waiting'],
     );
   });
@@ -101,7 +102,7 @@ describe('CreateBuild', () => {
       .when(cmd.create(two, { block: 'protected' }))
       .then([created(two), { type: 'BuildBlocked', data: { reason: 'protected', at: t(0) } }]);
     assert.equal(state.status, 'blocked');
-    assert.deepEqual(state.status !== 'initial' && state.stages.map((s) => s.status), ['blocked', 'blocked']);
+    assert.deepEqual((state as Build).stages.map((s) => s.status), ['blocked', 'blocked']);
   });
 
   it('does not block a build with nothing to run', () => {
@@ -133,7 +134,7 @@ describe('ApproveBuild / DeclineBuild', () => {
         { type: 'StageQueued', data: { stage: 1, attempt: 1, at: t(5) } },
       ]);
     assert.equal(state.status, 'pending');
-    assert.deepEqual(state.status !== 'initial' && state.stages.map((s) => s.status), ['pending', 'waiting']);
+    assert.deepEqual((state as Build).stages.map((s) => s.status), ['pending', 'waiting']);
   });
 
   it('declining ends the build as declined', () => {
@@ -144,7 +145,7 @@ describe('ApproveBuild / DeclineBuild', () => {
         { type: 'BuildFinished', data: { status: 'declined', at: t(5) } },
       ]);
     assert.equal(state.status, 'declined');
-    assert.deepEqual(state.status !== 'initial' && state.stages.map((s) => s.status), ['declined', 'declined']);
+    assert.deepEqual((state as Build).stages.map((s) => s.status), ['declined', 'declined']);
   });
 
   it('refuses to approve or decline a build that is not blocked', () => {
