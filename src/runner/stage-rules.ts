@@ -1,6 +1,6 @@
 import type { BuildEvent } from '../events/build-events.ts';
 import { findStage, fold, isBuild } from '../events/build-state.ts';
-import { isStageEnded } from '../events/build-status.ts';
+import { isStageEnded, type StepStatus } from '../events/build-status.ts';
 
 /**
  * The replayed rules of a stage (DESIGN "Timeouts, cancel and inactivity are replayed
@@ -34,8 +34,8 @@ export type StageReplay = {
   attempt: number;
   /** The stage started before (an earlier attempt): this run is a resume. */
   startedBefore: boolean;
-  /** Steps whose last recorded outcome is success: skipped on resume when the workspace was kept. */
-  succeededSteps: ReadonlySet<number>;
+  /** Each step's last recorded status (a resume with a kept workspace skips those that succeeded). */
+  steps: ReadonlyMap<number, StepStatus>;
 };
 
 export type Rule = 'timeout' | 'inactivity';
@@ -55,7 +55,7 @@ export function replayStage(
       clock: { inactivityLimitMs },
       attempt: 0,
       startedBefore: false,
-      succeededSteps: new Set(),
+      steps: new Map(),
     };
   }
   const clock: StageClock = {
@@ -73,7 +73,7 @@ export function replayStage(
     clock,
     attempt: state.attempt,
     startedBefore: state.startedAt !== undefined,
-    succeededSteps: new Set(state.steps.filter((s) => s.status === 'success').map((s) => s.number)),
+    steps: new Map(state.steps.map((s) => [s.number, s.status])),
   };
 }
 

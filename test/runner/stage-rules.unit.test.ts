@@ -125,9 +125,9 @@ describe('stage rules', () => {
     assert.equal(firedRule(replayStage(events, 1).clock, new Date(t(9))), 'timeout');
   });
 
-  it('remembers which steps succeeded, for a resume with a kept workspace', () => {
+  it('remembers how each step ended, for a resume with a kept workspace', () => {
     const events: BuildEvent[] = [created, queued(1, t(0)), claimed(1, t(0)), started(1, t(0)), stepStarted(1, t(1)), stepFinished(1, t(2)), stepStarted(2, t(3)), stepFinished(2, t(4), 1)];
-    assert.deepEqual([...replayStage(events, 1).succeededSteps], [1]);
+    assert.deepEqual([...replayStage(events, 1).steps], [[1, 'success'], [2, 'failure']]);
     assert.equal(DEFAULT_INACTIVITY_LIMIT_MS, 15 * 60_000);
   });
 });
