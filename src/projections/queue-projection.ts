@@ -1,0 +1,78 @@
+// The `queue` view: the stages waiting for a runner. A row exists exactly while its stage is
+// queued (`StageQueued`, or `StageRequeued` for a later attempt) and not yet claimed,
+// started, skipped, cancelled, ended or fenced off by a lost lease; the dispatcher
+// publishes from it. By the decider's rules a stage is queued only once its dependencies
+// ended and the build is not blocked, so every row is ready to run.
+import type { BuildEventType } from '../events/build-events.ts';
+import type { Build } from '../events/build-state.ts';
+import type { Projection, ProjectedEvent } from './projection.ts';
+import { remove, upsert, type RowOp } from './row-ops.ts';
+import { labelsKey } from './labels-key.ts';
+
+/** Stage events after which the stage is no longer waiting for a runner. */
+const leaves = new Set<BuildEventType>([
+  'StageClaimed',
+  'StageStarted',
+  'StageResumed',
+  'StageSkipped',
+  'StageFinished',
+  'StageCancelled',
+  'StageTimedOut',
+  'StageInactive',
+  'StageLeaseExpired',
+]);
+
+function reduce(event: ProjectedEvent): RowOp[] {
+  if (!('build' in event)) return [];
+  const { build } = event;
+  switch (event.type) {
+    case 'StageQueued':
+    case 'StageRequeued':
+      return queued(build, event.data.stage, event.data.attempt, event.data.at);
+    // Blocking, declining or ending the build takes its waiting stages off the queue
+    // (the decider never leaves one queued then, but the view must not depend on it).
+    case 'BuildBlocked':
+    case 'BuildDeclined':
+    case 'BuildFinished':
+      return build.stages
+        .filter((stage) => stage.status === 'pending' || stage.status === 'blocked' || stage.status === 'declined')
+        .map((stage) => remove('queue', { buildId: build.buildId, stage: stage.number }));
+    default:
+      return leaves.has(event.type) && 'stage' in event.data ? [remove('queue', { buildId: build.buildId, stage: event.data.stage })] : [];
+  }
+}
+
+function queued(build: Build, number: number, attempt: number, at: string): RowOp[] {
+  const plan = build.plan?.stages.find((s) => s.number === number);
+  if (!plan) return [];
+  const { os, arch, variant, kernel } = plan.platform;
+  return [
+    upsert(
+      'queue',
+      { buildId: build.buildId, stage: number },
+      {
+        set: {
+          attempt,
+          repoId: build.repoId,
+          name: plan.name,
+          type: plan.type,
+          os,
+          arch,
+          variant,
+          kernel,
+          labels: plan.labels,
+          labelsKey: labelsKey(plan.labels),
+          concurrencyLimit: plan.concurrency?.limit ?? null,
+          queuedAt: new Date(at),
+        },
+      },
+    ),
+  ];
+}
+
+export const queueProjection: Projection = {
+  name: 'queue',
+  tables: ['queue'],
+  handles: new Set<BuildEventType>(['StageQueued', 'StageRequeued', 'BuildBlocked', 'BuildDeclined', 'BuildFinished', ...leaves]),
+  reduce,
+};
