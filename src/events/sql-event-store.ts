@@ -53,6 +53,24 @@ export function createEventStore(database: Database): EventStore {
     return rows as StoredEvent[];
   }
 
+  /** Each stream's highest version at or before `checkpoint`: where a follower starts it from. */
+  async function versionsUpTo(streamIds: readonly string[], checkpoint: Checkpoint | null): Promise<Map<string, number>> {
+    const found = new Map<string, number>();
+    if (checkpoint === null || streamIds.length === 0) return found;
+    const rows = await database.db
+      .select({ streamId: events.streamId, streamVersion: max(events.streamVersion) })
+      .from(events)
+      .where(
+        and(
+          inArray(events.streamId, [...streamIds]),
+          sql`(${events.transactionId}, ${events.globalPosition}) <= (${checkpoint.transactionId}::xid8, ${checkpoint.globalPosition}::bigint)`,
+        ),
+      )
+      .groupBy(events.streamId);
+    for (const row of rows) found.set(row.streamId, row.streamVersion ?? 0);
+    return found;
+  }
+
   return {
     async append(streamId, expectedVersion, newEvents, metadata) {
       const result = await database.transaction((tx) => appendToStream(tx, streamId, expectedVersion, newEvents, metadata));
@@ -105,29 +123,7 @@ export function createEventStore(database: Database): EventStore {
     },
 
     follow: (options) =>
-      follow(
-        {
-          readAll,
-          async versionsUpTo(streamIds, checkpoint) {
-            const found = new Map<string, number>();
-            if (checkpoint === null || streamIds.length === 0) return found;
-            const rows = await database.db
-              .select({ streamId: events.streamId, streamVersion: max(events.streamVersion) })
-              .from(events)
-              .where(
-                and(
-                  inArray(events.streamId, [...streamIds]),
-                  sql`(${events.transactionId}, ${events.globalPosition}) <= (${checkpoint.transactionId}::xid8, ${checkpoint.globalPosition}::bigint)`,
-                ),
-              )
-              .groupBy(events.streamId);
-            for (const row of rows) found.set(row.streamId, row.streamVersion ?? 0);
-            return found;
-          },
-          listen: (onWake) => database.listen(EVENTS_CHANNEL, onWake),
-        },
-        options,
-      ),
+      follow({ readAll, versionsUpTo, listen: (onWake) => database.listen(EVENTS_CHANNEL, onWake) }, options),
   };
 }
 
