@@ -4,7 +4,6 @@ import {
   authFor,
   containerName,
   containerSpec,
-  imageReference,
   LABEL,
   networkName,
   networkOptions,
@@ -222,12 +221,5 @@ describe('docker convert: images and registry credentials', () => {
     assert.deepEqual(authFor('ghcr.io/o/a', auths), { username: 'gh', password: 'p2', serveraddress: 'ghcr.io' });
     assert.equal(authFor('quay.io/o/a', auths), undefined);
     assert.equal(authFor('alpine', undefined), undefined);
-  });
-
-  it('splits an image into repository and tag (or digest) for a pull', () => {
-    assert.deepEqual(imageReference('alpine'), { repository: 'alpine', tag: 'latest' });
-    assert.deepEqual(imageReference('127.0.0.1:5000/app:2'), { repository: '127.0.0.1:5000/app', tag: '2' });
-    assert.deepEqual(imageReference('127.0.0.1:5000/app'), { repository: '127.0.0.1:5000/app', tag: 'latest' });
-    assert.deepEqual(imageReference('alpine@sha256:abc'), { repository: 'alpine', tag: 'sha256:abc' });
   });
 });

@@ -247,12 +247,3 @@ export function authFor(
   }
   return undefined;
 }
-
-/** dockerode's pull takes repository and tag apart; a digest or a tag after the last '/' stays with the name. */
-export function imageReference(image: string): { repository: string; tag: string } {
-  const at = image.indexOf('@');
-  if (at >= 0) return { repository: image.slice(0, at), tag: image.slice(at + 1) };
-  const colon = image.lastIndexOf(':');
-  if (colon > image.lastIndexOf('/')) return { repository: image.slice(0, colon), tag: image.slice(colon + 1) };
-  return { repository: image, tag: 'latest' };
-}

@@ -1,0 +1,245 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { LABEL, networkName, workspaceVolumeName } from '../../src/runner/docker/convert.ts';
+import { createDockerEngine } from '../../src/runner/docker/engine.ts';
+import type { StageRun } from '../../src/runner/engine.ts';
+import { labelled, recordingDocker, TEST_IMAGE, testDocker } from '../support/docker.ts';
+import { collector, engineContract, never, runAll, stageRun, stepOf } from './engine.contract.ts';
+
+const daemon = await testDocker();
+const docker = daemon.docker;
+/** Each run of this file is its own runner, so sweeping it never touches another test's resources. */
+const runner = `test-docker-${randomUUID().slice(0, 8)}`;
+const engine = () => createDockerEngine({ docker, runner });
+const leftovers = (run: StageRun) => labelled(docker!, `${LABEL.run}=${run.runId}`);
+
+after(async () => {
+  if (docker) await createDockerEngine({ docker, runner }).sweep();
+});
+
+engineContract({
+  name: 'docker',
+  skip: daemon.skip,
+  engine,
+  image: TEST_IMAGE,
+  leftovers,
+  refusedStage: (run) => ({ ...run, stage: { ...run.stage, steps: run.stage.steps.map((s) => ({ ...s, privileged: true })) } }),
+});
+
+describe('docker engine', { skip: daemon.skip }, () => {
+  const image = TEST_IMAGE;
+
+  it('starts a service that steps reach by its name', async () => {
+    const run = stageRun(
+      [{ name: 'client', script: 'for i in $(seq 1 50); do wget -qO- http://web:80/index.html && exit 0; sleep 0.1; done; exit 1' }],
+      { image, services: [{ name: 'web', script: 'mkdir -p /srv && echo hello from web > /srv/index.html\nexec httpd -f -p 80 -h /srv' }] },
+    );
+    const e = engine();
+    await e.setup(run, never);
+    try {
+      const service = await e.runStep(run, stepOf(run, 'web'), () => {}, never);
+      assert.equal(service.exitCode, 0);
+      assert.ok(service.ended);
+      const [client] = await runAll(e, run, ['client']);
+      assert.equal(client.text, 'hello from web\n');
+      assert.equal(client.exit.exitCode, 0);
+    } finally {
+      await e.destroy(run);
+    }
+    assert.deepEqual(await leftovers(run), []);
+  });
+
+  it('labels every container, network and volume with build, stage, run and runner (containers with their step)', async () => {
+    const run = stageRun([{ name: 'hold', detach: true, script: 'sleep 30' }], { image, volumes: [{ kind: 'temp', name: 'cache' }] });
+    const e = engine();
+    await e.setup(run, never);
+    try {
+      await e.runStep(run, stepOf(run, 'hold'), () => {}, never);
+      const want = { [LABEL.build]: run.buildId, [LABEL.stage]: 'test', [LABEL.run]: run.runId, [LABEL.runner]: runner };
+      const [container] = await docker!.listContainers({ filters: { label: [`${LABEL.run}=${run.runId}`] } });
+      assert.deepEqual(container.Labels, { ...want, [LABEL.step]: 'hold' });
+      const network = await docker!.getNetwork(networkName(run)).inspect();
+      assert.deepEqual(network.Labels, want);
+      const volumes = (await docker!.listVolumes({ filters: { label: [`${LABEL.run}=${run.runId}`] } })).Volumes;
+      assert.equal(volumes.length, 2, 'workspace and the temp volume');
+      for (const volume of volumes) assert.deepEqual(volume.Labels, want);
+    } finally {
+      await e.destroy(run);
+    }
+    assert.deepEqual(await leftovers(run), []);
+  });
+
+  it('refuses privileged steps and host volumes on an untrusted repo, before creating anything', async () => {
+    const e = engine();
+    const privileged = stageRun([{ name: 'root', privileged: true, script: 'true' }], { image });
+    await assert.rejects(e.setup(privileged, never), /step root is privileged.*need a trusted repo, and octo\/hello is not trusted/);
+    const host = stageRun([{ name: 'h', script: 'true', volumes: [{ name: 'sock', path: '/sock' }] }], {
+      image,
+      volumes: [{ kind: 'host', name: 'sock', path: '/var/run/docker.sock' }],
+    });
+    await assert.rejects(e.setup(host, never), /volume sock mounts the host path \/var\/run\/docker\.sock/);
+    // and runStep refuses too, should a runner skip setup's check
+    await assert.rejects(e.runStep(privileged, stepOf(privileged, 'root'), () => {}, never), /privileged/);
+    assert.deepEqual([...(await leftovers(privileged)), ...(await leftovers(host))], []);
+  });
+
+  it('mounts host volumes for a trusted repo', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'runlog-host-volume-'));
+    const run = stageRun([{ name: 'h', script: 'echo from-container > /host/out.txt', volumes: [{ name: 'here', path: '/host' }] }], {
+      image,
+      trusted: true,
+      volumes: [{ kind: 'host', name: 'here', path: dir }],
+    });
+    const e = engine();
+    await e.setup(run, never);
+    try {
+      const [h] = await runAll(e, run, ['h']);
+      assert.equal(h.exit.exitCode, 0, h.text);
+      assert.equal(readFileSync(join(dir, 'out.txt'), 'utf8'), 'from-container\n');
+    } finally {
+      await e.destroy(run);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('runs privileged steps for a trusted repo', async (t) => {
+    const run = stageRun([{ name: 'p', privileged: true, script: 'grep CapEff /proc/self/status' }], { image, trusted: true });
+    const e = engine();
+    await e.setup(run, never);
+    try {
+      const [p] = await runAll(e, run, ['p']);
+      assert.match(p.text, /CapEff:\s+000001ffffffffff|CapEff:\s+0000003fffffffff|CapEff:\s+[0-9a-f]*f{8}/);
+    } catch (error) {
+      // a daemon inside an unprivileged sandbox cannot grant capabilities it does not have
+      if (!/unable to apply caps/.test(String(error))) throw error;
+      t.skip('this Docker daemon cannot run privileged containers');
+    } finally {
+      await e.destroy(run);
+    }
+  });
+
+  it('fails clearly on a missing image with pull never, and never asks for a pull', async () => {
+    const recording = recordingDocker();
+    const e = createDockerEngine({ docker: recording.docker, runner });
+    const missing = `runlog-test/absent:${randomUUID().slice(0, 8)}`;
+    const run = stageRun([{ name: 'gone', image: missing, pull: 'never', script: 'true' }], { image });
+    const imagesBefore = (await docker!.listImages()).map((i) => i.Id).sort();
+    await e.setup(run, never);
+    try {
+      await assert.rejects(
+        e.runStep(run, stepOf(run, 'gone'), () => {}, never),
+        new RegExp(`image ${missing} is not on this runner and pull is never`),
+      );
+    } finally {
+      await e.destroy(run);
+    }
+    assert.deepEqual(recording.paths.filter((path) => path.startsWith('/images/create')), []);
+    assert.deepEqual((await docker!.listImages()).map((i) => i.Id).sort(), imagesBefore);
+  });
+
+  it('runs a local image under if-not-exists without pulling', async () => {
+    const recording = recordingDocker();
+    const e = createDockerEngine({ docker: recording.docker, runner });
+    const run = stageRun([{ name: 'here', pull: 'if-not-exists', script: 'echo ok' }], { image });
+    await e.setup(run, never);
+    try {
+      const [here] = await runAll(e, run, ['here']);
+      assert.equal(here.text, 'ok\n');
+    } finally {
+      await e.destroy(run);
+    }
+    assert.deepEqual(recording.paths.filter((path) => path.startsWith('/images/create')), []);
+  });
+
+  it('mounts temp volumes (memory ones as tmpfs), runs as the step user, adds extra hosts, runs big scripts', async () => {
+    const big = `${'# padding to push the script past the size an environment variable may have\n'.repeat(1200)}echo big-script-ran`;
+    const run = stageRun(
+      [
+        { name: 'write', script: 'echo cached > /cache/x\ngrep " /scratch " /proc/mounts | cut -d" " -f3', volumes: [{ name: 'cache', path: '/cache' }, { name: 'mem', path: '/scratch' }] },
+        { name: 'read', script: 'cat /cache/x', volumes: [{ name: 'cache', path: '/cache' }] },
+        { name: 'who', user: 'nobody', extraHosts: ['db.internal:10.9.8.7'], script: 'id -u\ngrep db.internal /etc/hosts | cut -f1' },
+        { name: 'big', script: big },
+        { name: 'again', script: 'echo first' },
+      ],
+      { image, volumes: [{ kind: 'temp', name: 'cache' }, { kind: 'temp', name: 'mem', medium: 'memory' }] },
+    );
+    assert.ok(Buffer.byteLength(big) > 64 * 1024);
+    const e = engine();
+    await e.setup(run, never);
+    try {
+      const [write, read, who, bigRun, again] = await runAll(e, run, ['write', 'read', 'who', 'big', 'again']);
+      assert.equal(write.text, 'tmpfs\n');
+      assert.equal(read.text, 'cached\n');
+      assert.equal(who.text, '65534\n10.9.8.7\n');
+      assert.equal(bigRun.text, 'big-script-ran\n');
+      // a step run again (a retry) replaces its earlier container
+      const [retried] = await runAll(e, run, ['again']);
+      assert.equal(again.text, 'first\n');
+      assert.equal(retried.text, 'first\n');
+    } finally {
+      await e.destroy(run);
+    }
+    assert.deepEqual(await leftovers(run), []);
+  });
+
+  it('keeps the workspace volume when asked, for a resumed attempt to reuse', async () => {
+    const first = stageRun([{ name: 'write', script: 'echo kept > state.txt' }], { image });
+    const e = engine();
+    await e.setup(first, never);
+    try {
+      await runAll(e, first, ['write']);
+    } finally {
+      await e.destroy(first, { keepWorkspace: true });
+    }
+    assert.deepEqual(await leftovers(first), [`volume ${workspaceVolumeName(first)}`]);
+    const second: StageRun = { ...stageRun([{ name: 'read', script: 'cat state.txt' }], { image }), workspaceKey: first.runId };
+    await e.setup(second, never);
+    try {
+      const [read] = await runAll(e, second, ['read']);
+      assert.equal(read.text, 'kept\n');
+    } finally {
+      await e.destroy(second);
+    }
+    assert.deepEqual(await leftovers(first), []);
+  });
+
+  it('sweep removes a stage whose engine was dropped mid-run', async () => {
+    const crashed = `test-crashed-${randomUUID().slice(0, 8)}`;
+    const run = stageRun([{ name: 'hold', detach: true, script: 'sleep 60' }], { image, services: [{ name: 'svc', script: 'sleep 60' }] });
+    {
+      const lost = createDockerEngine({ docker, runner: crashed });
+      await lost.setup(run, never);
+      await lost.runStep(run, stepOf(run, 'svc'), () => {}, never);
+      await lost.runStep(run, stepOf(run, 'hold'), () => {}, never);
+    } // the engine object is dropped without destroy, as a crash would
+    assert.equal((await labelled(docker!, `${LABEL.runner}=${crashed}`)).length, 4);
+    const removed = await createDockerEngine({ docker, runner: 'someone-else' }).sweep({ runner: crashed });
+    assert.equal(removed.length, 4, removed.join(', '));
+    assert.deepEqual(await labelled(docker!, `${LABEL.runner}=${crashed}`), []);
+  });
+
+  it('sweep removes what a runner killed with kill -9 left running', async () => {
+    const crashed = `test-killed-${randomUUID().slice(0, 8)}`;
+    const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'docker-crash.child.ts'), crashed], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: process.env,
+    });
+    const out = collector();
+    child.stdout.on('data', (chunk: Buffer) => out.output(chunk));
+    const exited = new Promise((resolve) => child.on('exit', resolve));
+    await out.waitFor('step running', 30_000);
+    child.kill('SIGKILL');
+    await exited;
+    const left = await labelled(docker!, `${LABEL.runner}=${crashed}`);
+    assert.equal(left.length, 3, `container, network and workspace left by the killed runner: ${left.join(', ')}`);
+    const [container] = await docker!.listContainers({ filters: { label: [`${LABEL.runner}=${crashed}`] } });
+    assert.equal(container.State, 'running', 'its step outlived it');
+    await createDockerEngine({ docker, runner: crashed }).sweep();
+    assert.deepEqual(await labelled(docker!, `${LABEL.runner}=${crashed}`), []);
+  });
+});
