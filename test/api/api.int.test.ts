@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import fc from 'fast-check';
 import { createApp, type App } from '../../src/api/app.ts';
 import { openPglite, type Database } from '../../src/events/database.ts';
 import { createEventStore } from '../../src/events/sql-event-store.ts';
@@ -149,6 +150,24 @@ describe('API (Hono app over PGlite, no socket)', () => {
     await call('POST', '/api/repos/acme/open', { visibility: 'public' });
     assert.equal((await call('GET', '/api/repos/acme/open', undefined, {})).status, 200);
     assert.equal((await call('GET', '/api/repos/acme/open/builds', undefined, {})).status, 200);
+  });
+
+  test('property: no body, query or path ever gets a 500', async () => {
+    const body = fc.oneof(
+      fc.json(),
+      fc.string(),
+      fc.record({ clone_url: fc.string(), timeout: fc.oneof(fc.integer(), fc.string(), fc.double()), trusted: fc.anything(), visibility: fc.string() }, { requiredKeys: [] }),
+      fc.record({ config: fc.oneof(fc.string(), fc.constantFrom(PIPELINE, 'kind: pipeline\nsteps: [', '---\n---\n')) }, { requiredKeys: [] }),
+    );
+    const segment = fc.oneof(fc.constantFrom('acme', 'web', '1', '-1', '0', '99999999999'), fc.stringMatching(/^[A-Za-z0-9._%-]{1,12}$/));
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom('GET', 'POST', 'PATCH', 'DELETE'), segment, segment, fc.option(segment), body, fc.string({ maxLength: 30 }), async (method, owner, name, number, payload, query) => {
+        const path = `/api/repos/${owner}/${name}${number === null ? '' : `/builds/${number}`}?${encodeURIComponent(query)}`;
+        const response = await call(method, path, method === 'GET' ? undefined : payload);
+        assert.ok(response.status < 500, `${method} ${path} ${JSON.stringify(payload)?.slice(0, 80)} -> ${response.status} ${await response.text()}`);
+      }),
+      { numRuns: 150 },
+    );
   });
 
   test('healthz answers with the database kind', async () => {
