@@ -105,16 +105,28 @@ export async function runStage(options: RunStageOptions): Promise<StageResult> {
   const replay = replayStage(history, stage, { inactivityLimitMs: inactivitySeconds * 1000 });
   let clock: StageClock = replay.clock;
 
-  /** Records a command; undefined when the decider refused it because the stage is no longer this runner's to run. */
-  let stop: Stop | undefined;
-  /** Set when a refusal showed the stage is no longer this runner's, whatever stopped it first. */
-  let lost: string | undefined;
+  // The stage's one AbortController: the first reason to stop wins and aborts it.
   const controller = new AbortController();
+  let stop: Stop | undefined;
   const halt = (why: Stop) => {
     if (stop) return;
     stop = why;
     controller.abort(why);
   };
+  /** Set when a refusal showed the stage is no longer this runner's, whatever stopped it first. */
+  let lost: string | undefined;
+  const lose = (message: string) => {
+    lost ??= message;
+    halt({ kind: 'lost', message });
+  };
+  /** A bug or an infrastructure failure mid-stage: stop what runs; the stage then ends in error. */
+  let failure: string | undefined;
+  const fail = (error: unknown) => {
+    failure ??= `the runner failed: ${messageOf(error)}`;
+    controller.abort(error);
+  };
+
+  /** Records a command; undefined when the decider refused it because the stage is no longer this runner's to run. */
   async function record(command: BuildCommandInput): Promise<BuildEvent[] | undefined> {
     try {
       const events = await reporter.command(command);
@@ -128,8 +140,7 @@ export async function runStage(options: RunStageOptions): Promise<StageResult> {
         case 'stage_not_claimed':
         case 'stage_ended':
         case 'build_finished':
-          lost ??= error.message;
-          halt({ kind: 'lost', message: error.message });
+          lose(error.message);
           return undefined;
         case 'cancel_requested':
           halt({ kind: 'cancel', message: error.message });
@@ -207,10 +218,7 @@ export async function runStage(options: RunStageOptions): Promise<StageResult> {
           if (await reporter.cancelled()) halt({ kind: 'cancel', message: 'the build was cancelled' });
         } catch (error) {
           // A refusal here is the lease check a remote reporter folds into this poll; anything else is transient.
-          if (isIllegalCommand(error) && error.code === 'stale_lease') {
-            lost ??= error.message;
-            halt({ kind: 'lost', message: error.message });
-          }
+          if (isIllegalCommand(error) && error.code === 'stale_lease') lose(error.message);
         }
       }
     })(),
@@ -222,9 +230,8 @@ export async function runStage(options: RunStageOptions): Promise<StageResult> {
   let tearingDown = false;
   const detachedEnds: Array<Promise<void>> = [];
   const detached = new Set<number>();
-  const sideCalls = new Set<Promise<unknown>>();
+  const skips: Array<Promise<unknown>> = [];
   let setupError: string | undefined;
-  let internalError: string | undefined;
   let teardownError: string | undefined;
   /** Exit codes of ended steps, for the 78 rule (a status alone cannot say it). */
   const lastExit = new Map<number, number>();
@@ -270,17 +277,12 @@ export async function runStage(options: RunStageOptions): Promise<StageResult> {
       error = messageOf(caught);
     }
     if (exit?.ended) {
-      const ending = exit.ended;
-      detachedEnds.push(
-        ending
-          .catch((caught: unknown): StepExit | string => messageOf(caught))
-          .then(async (end) => {
-            // Stopped by the stage's normal end: that is how a service ends, a success (Drone's FinishAll).
-            const stoppedByUs = typeof end !== 'string' && end.killed && tearingDown && !stop;
-            const status = await finishStep(step, log, typeof end === 'string' ? undefined : stoppedByUs ? { exitCode: 0, killed: false } : end, typeof end === 'string' ? end : undefined, begun);
-            if (status) ended.set(step.number, status);
-          }),
+      const finished = exit.ended.then(
+        // Stopped by the stage's normal end is how a detached step ends: a success (Drone's FinishAll).
+        (end) => finishStep(step, log, end.killed && tearingDown && !stop ? { exitCode: 0, killed: false } : end, undefined, begun),
+        (caught: unknown) => finishStep(step, log, undefined, messageOf(caught), begun),
       );
+      detachedEnds.push(finished.then((status) => void (status && ended.set(step.number, status))).catch(fail));
       return 'detached';
     }
     return finishStep(step, log, exit, error, begun);
@@ -292,8 +294,7 @@ export async function runStage(options: RunStageOptions): Promise<StageResult> {
       summary = await log.finish();
     } catch (caught) {
       if (isIllegalCommand(caught)) {
-        lost ??= caught.message;
-        halt({ kind: 'lost', message: caught.message });
+        lose(caught.message);
         return undefined;
       }
       throw caught;
@@ -320,14 +321,12 @@ export async function runStage(options: RunStageOptions): Promise<StageResult> {
   }
 
   const skip = (step: PlanStep, reason: Skip) => {
-    const call = record({ type: 'SkipStep', data: { stage, step: step.number, leaseToken, reason, at: at() } });
-    sideCalls.add(call);
-    void call.finally(() => sideCalls.delete(call)).catch(() => {});
+    skips.push(record({ type: 'SkipStep', data: { stage, step: step.number, leaseToken, reason, at: at() } }).catch(fail));
   };
 
-  /** Runs `steps` in DAG order until all ended or the stage stops. */
+  /** Runs `steps` in DAG order until all ended or the stage stops; waits for every started step either way. */
   const runGraph = (steps: PlanStep[]) =>
-    new Promise<void>((resolve, reject) => {
+    new Promise<void>((resolve) => {
       const running = new Set<number>();
       let halted: Skip | undefined;
       const pump = () => {
@@ -349,7 +348,11 @@ export async function runStage(options: RunStageOptions): Promise<StageResult> {
                 halted = { condition: 'exit-code', reason: `step '${step.name}' exited ${EXIT_SKIP_REST}: the rest of the stage is skipped` };
               }
               pump();
-            }, reject);
+            }, (caught: unknown) => {
+              running.delete(step.number);
+              fail(caught);
+              pump();
+            });
           }
         }
         const waiting = steps.some((s) => !ended.has(s.number) && !detached.has(s.number));
@@ -369,24 +372,23 @@ export async function runStage(options: RunStageOptions): Promise<StageResult> {
       // Services start first, all at once; a service that cannot start counts as a failed step.
       const servicesToStart = services.filter((s) => !ended.has(s.number));
       await Promise.all(
-        servicesToStart.map(async (service) => {
-          const status = await startStep(service);
-          if (status === 'detached') detached.add(service.number);
-          else if (status) ended.set(service.number, status);
-        }),
+        servicesToStart.map((service) =>
+          startStep(service).then((status) => {
+            if (status === 'detached') detached.add(service.number);
+            else if (status) ended.set(service.number, status);
+          }, fail),
+        ),
       );
       await runGraph(planSteps);
     }
   } catch (caught) {
-    // A bug or a reporter failure mid-stage: stop what runs, and try to end the stage in error.
-    internalError = `the runner failed: ${messageOf(caught)}`;
-    controller.abort(caught);
+    fail(caught);
   } finally {
     // Detached steps end with the stage: stop them, then record how they ended.
     tearingDown = true;
     detachedControl.abort();
-    await Promise.allSettled(detachedEnds);
-    await Promise.allSettled([...sideCalls]);
+    await Promise.all(detachedEnds);
+    await Promise.all(skips);
     loops.abort();
     await Promise.allSettled(watchers);
     options.signal?.removeEventListener('abort', onShutdown);
@@ -405,7 +407,7 @@ export async function runStage(options: RunStageOptions): Promise<StageResult> {
     const base = { stage, leaseToken, at: at() };
     switch (stop?.kind) {
       case undefined: {
-        const error = setupError ?? internalError;
+        const error = setupError ?? failure;
         await record({ type: 'FinishStage', data: { ...base, ...(error ? { status: 'error' as const, error } : {}) } });
         return;
       }
@@ -430,7 +432,7 @@ export async function runStage(options: RunStageOptions): Promise<StageResult> {
   }
 
   const final = stop as Stop | undefined;
-  const error = [setupError, internalError, final?.message, teardownError].filter(Boolean).join('; ') || undefined;
+  const error = [setupError, failure, final?.message, teardownError].filter(Boolean).join('; ') || undefined;
   if (lost !== undefined) return { status: 'lost', stoppedBy: final?.kind ?? 'lost', events: appended, error: [error, lost].filter(Boolean).join('; ') };
   return result({ ...(final ? { stoppedBy: final.kind } : {}), ...(error ? { error } : {}) });
 }

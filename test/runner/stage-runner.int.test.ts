@@ -209,7 +209,7 @@ describe('stage runner on the docker engine', () => {
 
   it('a missing image is a clear step error, and nothing is pulled', async () => {
     const planStage = stage('docker', [
-      { name: 'absent', commands: ['true'], image: 'runlog-test/absent:1.0', pull: 'if-not-exists' },
+      { name: 'absent', commands: ['true'], image: 'runlog-test/absent:1.0', pull: 'never' },
       { name: 'after', commands: ['true'], dependsOn: ['absent'] },
     ]);
     const { result, events, status } = await runPlan(engine, planStage);
