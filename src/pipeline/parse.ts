@@ -32,6 +32,8 @@ export interface YamlDocument {
   value: unknown;
   /** Where the value at `path` was written; the nearest enclosing node when the path does not exist. `part: 'key'` points at a map key. */
   at(path: readonly PropertyKey[], part?: 'key' | 'value'): Position;
+  /** Whether the value at `path` carries an anchor (`&name`): a block kept to be merged elsewhere. */
+  anchored(path: readonly PropertyKey[]): boolean;
 }
 
 export interface ParsedFile {
@@ -94,7 +96,8 @@ export function parseFile(text: string): ParsedFile {
     documents.push({
       index,
       value,
-      at: (path, part = 'value') => position(index, locate(value, shapes, path, part) ?? start),
+      at: (path, part = 'value') => position(index, locate(value, shapes, path, part)?.range?.[0] ?? start),
+      anchored: (path) => Boolean(locate(value, shapes, path, 'value')?.anchor),
     });
   });
   return { documents, findings };
@@ -201,14 +204,10 @@ function scalarValue(value: unknown, source: string | undefined): unknown {
   return source ?? String(value);
 }
 
-function locate(
-  root: unknown,
-  shapes: WeakMap<object, Shape>,
-  path: readonly PropertyKey[],
-  part: 'key' | 'value',
-): number | undefined {
+/** The node written at `path`, or the nearest enclosing one when the path goes further than the document. */
+function locate(root: unknown, shapes: WeakMap<object, Shape>, path: readonly PropertyKey[], part: 'key' | 'value'): Node | undefined {
   let value = root;
-  let offset = typeof root === 'object' && root !== null ? shapes.get(root)?.node.range?.[0] : undefined;
+  let found = typeof root === 'object' && root !== null ? shapes.get(root)?.node : undefined;
   for (let i = 0; i < path.length; i++) {
     const shape = typeof value === 'object' && value !== null ? shapes.get(value) : undefined;
     if (!shape) break;
@@ -226,9 +225,9 @@ function locate(
       break;
     }
     if (!node?.range) break;
-    offset = node.range[0];
+    found = node;
   }
-  return offset;
+  return found;
 }
 
 function firstLine(message: string): string {

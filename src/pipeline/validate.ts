@@ -104,7 +104,9 @@ function parseWith<T>(schema: z.ZodType<T>, doc: YamlDocument, exec: boolean): {
     const unknown = issues.filter((issue) => issue.code === 'unrecognized_keys');
     const errors = issues.filter((issue) => issue.code !== 'unrecognized_keys');
     for (const issue of unknown) {
-      for (const key of (issue.keys ?? [])) {
+      for (const key of issue.keys ?? []) {
+        // A block written only to be merged elsewhere (`x-go: &go`) is not a mistake.
+        if (doc.anchored([...issue.path, key])) continue;
         findings.push(finding('warning', doc.at([...issue.path, key], 'key'), ignoredFieldMessage(issue.path, key, exec)));
       }
     }
