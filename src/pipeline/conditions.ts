@@ -102,8 +102,8 @@ type ValueField = Exclude<keyof ConditionFacts, 'changedFiles'>;
 const valueFields: readonly ValueField[] = ['branch', 'event', 'action', 'ref', 'repo', 'target', 'cron', 'instance'];
 
 function valueSkip(field: ValueField, condition: Condition, value: string): Skip | undefined {
-  const excludedBy = condition.exclude.filter((pattern) => globMatch(pattern, value));
-  if (excludedBy.length > 0) {
+  // Drone: exclude wins over include.
+  if (condition.exclude.some((pattern) => globMatch(pattern, value))) {
     return { condition: field, reason: `${field} '${value}' matches exclude ${list(condition.exclude)}` };
   }
   if (condition.include.length > 0 && !condition.include.some((pattern) => globMatch(pattern, value))) {
