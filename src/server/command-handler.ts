@@ -76,3 +76,9 @@ export const handleBuildCommand = (store: EventStore, buildId: string, command: 
 
 export const handleRepoCommand = (store: EventStore, repoId: string, command: RepoCommand, metadata?: Record<string, unknown>) =>
   handleCommand(store, repoStreamId(repoId), repoDecider, command, metadata);
+
+/** A build's stream read back as typed events (validated: the store holds JSON). */
+export async function readBuild(store: EventStore, buildId: string): Promise<{ events: BuildEvent[]; stored: StoredEvent[] }> {
+  const stored = await store.readStream(buildStreamId(buildId));
+  return { stored, events: stored.map(buildDecider.read) };
+}

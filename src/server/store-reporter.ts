@@ -1,0 +1,41 @@
+import { and, eq, sql } from 'drizzle-orm';
+import { BuildCommand, type BuildCommandInput } from '../events/build-commands.ts';
+import { buildStreamId } from '../events/build-events.ts';
+import type { Database } from '../events/database.ts';
+import { events as eventsTable } from '../events/event-table.ts';
+import type { EventStore } from '../events/event-store.ts';
+import { appendChunk, clearStepLog } from '../logs/log-store.ts';
+import type { Reporter } from '../runner/reporter.ts';
+import { handleBuildCommand, readBuild } from './command-handler.ts';
+
+/**
+ * The Reporter of a runner in the server's own process (`runlog serve`): commands go
+ * through the same command handling as the API's, logs into `log_chunks`. The distributed
+ * runner's RPC adapter does the same over HTTP.
+ */
+export function createStoreReporter(options: { database: Database; store: EventStore; buildId: string; runnerId: string }): Reporter {
+  const { database, store, buildId } = options;
+  return {
+    history: async () => (await readBuild(store, buildId)).events,
+    async command(input: BuildCommandInput) {
+      const handled = await handleBuildCommand(store, buildId, BuildCommand.parse(input), { runnerId: options.runnerId });
+      for (const event of handled.events) {
+        // A step started again (retry, requeue) writes its log anew from offset 0.
+        if (event.type === 'StepStarted') await clearStepLog(database, { buildId, stage: event.data.stage, step: event.data.step });
+      }
+      return handled.events;
+    },
+    async log(stage, step, chunk) {
+      await appendChunk(database, { buildId, stage, step }, chunk);
+    },
+    async cancelled() {
+      // Polled every second per running stage: look for the one event, not the whole stream.
+      const rows = await database.db
+        .select({ one: sql`1` })
+        .from(eventsTable)
+        .where(and(eq(eventsTable.streamId, buildStreamId(buildId)), eq(eventsTable.type, 'CancelRequested')))
+        .limit(1);
+      return rows.length > 0;
+    },
+  };
+}
