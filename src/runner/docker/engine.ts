@@ -37,6 +37,8 @@ type StageState = {
   destroying: boolean;
   /** runStep calls between "about to create" and "started", which destroy waits out before listing. */
   starting: Set<Promise<unknown>>;
+  /** Removals of finished steps' containers, running while the next step does; destroy waits for them. */
+  removals: Set<Promise<unknown>>;
 };
 
 /**
@@ -50,7 +52,7 @@ export function createDockerEngine(options: DockerEngineOptions = {}): Engine {
   const stages = new Map<string, StageState>();
   const state = (run: StageRun): StageState => {
     let found = stages.get(run.runId);
-    if (!found) stages.set(run.runId, (found = { destroying: false, starting: new Set() }));
+    if (!found) stages.set(run.runId, (found = { destroying: false, starting: new Set(), removals: new Set() }));
     return found;
   };
 
@@ -89,7 +91,7 @@ export function createDockerEngine(options: DockerEngineOptions = {}): Engine {
     let container: Docker.Container;
     let ended!: Promise<StepExit>;
     try {
-      container = await createContainer(run, step, spec.options);
+      container = await createContainer(run, stage, step, spec.options);
       if (spec.file) {
         const { dir, name, content, mode } = spec.file;
         const bytes = new TextEncoder().encode(content);
@@ -136,23 +138,43 @@ export function createDockerEngine(options: DockerEngineOptions = {}): Engine {
       ended.catch(() => {}); // the caller may never look; a failure then has nowhere to go
       return { exitCode: 0, killed: false, ended };
     }
-    return ended;
+    try {
+      return await ended;
+    } finally {
+      // a finished step's container goes now, alongside the next step, rather than all at destroy
+      const removal = container.remove({ force: true, v: true }).catch(() => {}); // labelled: destroy retries
+      stage.removals.add(removal);
+      removal.then(() => stage.removals.delete(removal));
+    }
   }
 
   /** Creates the step's container, applying the pull policy on the way. */
-  async function createContainer(run: StageRun, step: PlanStep, options: Docker.ContainerCreateOptions & { name: string }) {
+  async function createContainer(
+    run: StageRun,
+    stage: StageState,
+    step: PlanStep,
+    options: Docker.ContainerCreateOptions & { name: string },
+  ) {
     if (step.pull === 'always') await pull(run, step.image);
-    for (let attempt = 0; ; attempt++) {
+    let pulled = step.pull === 'always';
+    let replaced = false;
+    for (;;) {
       try {
         return await docker.createContainer(options);
       } catch (error) {
         const status = statusOf(error);
-        if (status === 404 && attempt === 0 && /no such image/i.test(messageOf(error))) {
+        if (status === 404 && !pulled && /no such image/i.test(messageOf(error))) {
           if (step.pull === 'never') throw new Error(`image ${step.image} is not on this runner and pull is never`);
           await pull(run, step.image);
-        } else if (status === 409 && attempt === 0) {
-          // the step ran before in this stage (a retry): its old container makes way
-          await docker.getContainer(options.name).remove({ force: true, v: true });
+          pulled = true;
+        } else if (status === 409 && !replaced) {
+          // the step ran before in this stage (a retry): its old container, maybe being removed already, makes way
+          replaced = true;
+          await Promise.allSettled(stage.removals);
+          await docker
+            .getContainer(options.name)
+            .remove({ force: true, v: true })
+            .catch((removeError: unknown) => (statusOf(removeError) === 404 ? undefined : Promise.reject(removeError)));
         } else {
           throw error;
         }
@@ -186,7 +208,7 @@ export function createDockerEngine(options: DockerEngineOptions = {}): Engine {
   async function destroy(run: StageRun, destroyOptions: { keepWorkspace?: boolean } = {}): Promise<void> {
     const stage = state(run);
     stage.destroying = true;
-    await Promise.allSettled(stage.starting);
+    await Promise.allSettled([...stage.starting, ...stage.removals]);
     const failures: string[] = [];
     await removeLabelled(`${LABEL.run}=${run.runId}`, failures, {
       volumes: [workspaceVolumeName(run)],
