@@ -8,6 +8,7 @@ const commands: Record<string, { summary: string; load: () => Promise<{ run(args
   server: { summary: 'start the server against RUNLOG_DATABASE_URL (Postgres)', load: () => import('./server.ts') },
   lint: { summary: 'check a .drone.yml: runlog lint [file]', load: () => import('./lint.ts') },
   plan: { summary: 'show the plan a .drone.yml compiles to: runlog plan [file] --event push --branch main', load: () => import('./plan.ts') },
+  exec: { summary: 'run a pipeline on this machine, like drone exec: runlog exec [file] --pipeline name', load: () => import('./exec.ts') },
   projections: { summary: 'projections rebuild [name]: truncate and replay the views', load: () => import('./projections.ts') },
 };
 
