@@ -164,6 +164,12 @@ describe('docker convert: a step to container options', () => {
     assert.equal(hosted.NetworkingConfig, undefined);
   });
 
+  it('reads network_mode container:<step> as that step\'s container', () => {
+    const run = stageRun([{ name: 'vpn' }, { name: 'through', networkMode: 'container:vpn' }, { name: 'other', networkMode: 'container:elsewhere' }], { image });
+    assert.equal(given(run, 'through').options.HostConfig!.NetworkMode, `container:${containerName(run, run.stage.steps[0])}`);
+    assert.equal(given(run, 'other').options.HostConfig!.NetworkMode, 'container:elsewhere');
+  });
+
   it('maps user, resources, dns, extra hosts and shm size', () => {
     const run = stageRun(
       [

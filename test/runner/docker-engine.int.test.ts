@@ -28,10 +28,11 @@ engineContract({
   engine,
   image: TEST_IMAGE,
   leftovers,
+  concurrency: 3, // the daemon's time is mostly waiting (network namespaces, iptables): stages overlap well
   refusedStage: (run) => ({ ...run, stage: { ...run.stage, steps: run.stage.steps.map((s) => ({ ...s, privileged: true })) } }),
 });
 
-describe('docker engine', { skip: daemon.skip }, () => {
+describe('docker engine', { skip: daemon.skip, concurrency: 3 }, () => {
   const image = TEST_IMAGE;
 
   it('starts a service that steps reach by its name', async () => {
@@ -123,64 +124,65 @@ describe('docker engine', { skip: daemon.skip }, () => {
     }
   });
 
-  it('fails clearly on a missing image with pull never, and never asks for a pull', async () => {
+  it('runs a local image under if-not-exists, fails clearly on a missing one under never, and never asks for a pull', async () => {
     const recording = recordingDocker();
     const e = createDockerEngine({ docker: recording.docker, runner });
     const missing = `runlog-test/absent:${randomUUID().slice(0, 8)}`;
-    const run = stageRun([{ name: 'gone', image: missing, pull: 'never', script: 'true' }], { image });
-    const imagesBefore = (await docker!.listImages()).map((i) => i.Id).sort();
-    await e.setup(run, never);
-    try {
-      await assert.rejects(
-        e.runStep(run, stepOf(run, 'gone'), () => {}, never),
-        new RegExp(`image ${missing} is not on this runner and pull is never`),
-      );
-    } finally {
-      await e.destroy(run);
-    }
-    assert.deepEqual(recording.paths.filter((path) => path.startsWith('/images/create')), []);
-    assert.deepEqual((await docker!.listImages()).map((i) => i.Id).sort(), imagesBefore);
-  });
-
-  it('runs a local image under if-not-exists without pulling', async () => {
-    const recording = recordingDocker();
-    const e = createDockerEngine({ docker: recording.docker, runner });
-    const run = stageRun([{ name: 'here', pull: 'if-not-exists', script: 'echo ok' }], { image });
+    const run = stageRun(
+      [
+        { name: 'here', pull: 'if-not-exists', script: 'echo ok' },
+        { name: 'gone', image: missing, pull: 'never', script: 'true' },
+        { name: 'broken', entrypoint: ['/no/such/binary'] },
+      ],
+      { image },
+    );
     await e.setup(run, never);
     try {
       const [here] = await runAll(e, run, ['here']);
       assert.equal(here.text, 'ok\n');
+      await assert.rejects(e.runStep(run, stepOf(run, 'gone'), () => {}, never), {
+        message: `image ${missing} is not on this runner and pull is never`,
+      });
+      await assert.rejects(e.runStep(run, stepOf(run, 'broken'), () => {}, never), /step broken could not start: .*\/no\/such\/binary/);
     } finally {
       await e.destroy(run);
     }
     assert.deepEqual(recording.paths.filter((path) => path.startsWith('/images/create')), []);
+    const absent = (await docker!.listImages()).flatMap((i) => i.RepoTags ?? []).filter((tag) => tag.startsWith('runlog-test/absent'));
+    assert.deepEqual(absent, []);
+    assert.deepEqual(await leftovers(run), []);
   });
 
-  it('mounts temp volumes (memory ones as tmpfs), runs as the step user, adds extra hosts, runs big scripts', async () => {
-    const big = `${'# padding to push the script past the size an environment variable may have\n'.repeat(1200)}echo big-script-ran`;
+  it('mounts temp volumes (memory ones as tmpfs), runs as the step user, adds extra hosts', async () => {
     const run = stageRun(
       [
         { name: 'write', script: 'echo cached > /cache/x\ngrep " /scratch " /proc/mounts | cut -d" " -f3', volumes: [{ name: 'cache', path: '/cache' }, { name: 'mem', path: '/scratch' }] },
-        { name: 'read', script: 'cat /cache/x', volumes: [{ name: 'cache', path: '/cache' }] },
-        { name: 'who', user: 'nobody', extraHosts: ['db.internal:10.9.8.7'], script: 'id -u\ngrep db.internal /etc/hosts | cut -f1' },
-        { name: 'big', script: big },
-        { name: 'again', script: 'echo first' },
+        { name: 'read', user: 'nobody', extraHosts: ['db.internal:10.9.8.7'], script: 'cat /cache/x\nid -u\ngrep db.internal /etc/hosts | cut -f1', volumes: [{ name: 'cache', path: '/cache' }] },
       ],
       { image, volumes: [{ kind: 'temp', name: 'cache' }, { kind: 'temp', name: 'mem', medium: 'memory' }] },
     );
-    assert.ok(Buffer.byteLength(big) > 64 * 1024);
     const e = engine();
     await e.setup(run, never);
     try {
-      const [write, read, who, bigRun, again] = await runAll(e, run, ['write', 'read', 'who', 'big', 'again']);
+      const [write, read] = await runAll(e, run, ['write', 'read']);
       assert.equal(write.text, 'tmpfs\n');
-      assert.equal(read.text, 'cached\n');
-      assert.equal(who.text, '65534\n10.9.8.7\n');
-      assert.equal(bigRun.text, 'big-script-ran\n');
-      // a step run again (a retry) replaces its earlier container
-      const [retried] = await runAll(e, run, ['again']);
-      assert.equal(again.text, 'first\n');
-      assert.equal(retried.text, 'first\n');
+      assert.equal(read.text, 'cached\n65534\n10.9.8.7\n');
+    } finally {
+      await e.destroy(run);
+    }
+    assert.deepEqual(await leftovers(run), []);
+  });
+
+  it('runs a script too big for the environment, and a step run again (a retry) in place of its old container', async () => {
+    const big = `${'# padding to push the script past the size an environment variable may have\n'.repeat(1200)}echo big-script-ran`;
+    assert.ok(Buffer.byteLength(big) > 64 * 1024);
+    const run = stageRun([{ name: 'big', script: big }], { image });
+    const e = engine();
+    await e.setup(run, never);
+    try {
+      const [first, again] = await runAll(e, run, ['big', 'big']);
+      assert.equal(first.text, 'big-script-ran\n');
+      assert.equal(again.text, 'big-script-ran\n');
     } finally {
       await e.destroy(run);
     }

@@ -160,7 +160,7 @@ export function containerSpec(run: StageRun, stepRun: StepRun, runner: string): 
     Privileged: step.privileged,
   };
   const network = networkName(run);
-  hostConfig.NetworkMode = step.networkMode ?? network;
+  hostConfig.NetworkMode = networkMode(run, step) ?? network;
   if (step.dns.length > 0) hostConfig.Dns = step.dns;
   if (step.dnsSearch.length > 0) hostConfig.DnsSearch = step.dnsSearch;
   if (step.extraHosts.length > 0) hostConfig.ExtraHosts = step.extraHosts;
@@ -194,6 +194,14 @@ export function containerSpec(run: StageRun, stepRun: StepRun, runner: string): 
     options.NetworkingConfig = { EndpointsConfig: { [network]: { Aliases: [step.name] } } };
   }
   return file ? { options, file } : { options };
+}
+
+/** network_mode, where `container:<step name>` means that step's container, as users of Drone write it. */
+function networkMode(run: StageRun, step: PlanStep): string | undefined {
+  const mode = step.networkMode;
+  if (!mode?.startsWith('container:')) return mode;
+  const other = [...run.stage.services, ...run.stage.steps].find((candidate) => candidate.name === mode.slice('container:'.length));
+  return other ? `container:${containerName(run, other)}` : mode;
 }
 
 /** working_dir, relative ones from the workspace (docker itself insists on absolute paths). */

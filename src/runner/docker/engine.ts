@@ -104,12 +104,15 @@ export function createDockerEngine(options: DockerEngineOptions = {}): Engine {
       // attach before start: nothing the step writes can be missed, and the log driver does not matter
       const stream = (await container.attach({ stream: true, stdout: true, stderr: true })) as NodeJS.ReadableStream;
       const streamed = pipeOutput(stream, output);
+      streamed.catch(() => {}); // awaited below; if start fails it never is, and must not crash the runner
       let killedBySignal = false;
       const onAbort = () => {
         killedBySignal = true;
         container.kill().catch(() => {}); // already gone or stopped: nothing to kill
       };
-      await container.start();
+      await container.start().catch((error: unknown) => {
+        throw new Error(`step ${step.name} could not start: ${messageOf(error)}`);
+      });
       signal.addEventListener('abort', onAbort, { once: true });
       if (signal.aborted) onAbort();
       ended = (async () => {
