@@ -8,6 +8,7 @@ import { buildJson, stageJson } from './drone-json.ts';
 import { ApiError, notFound } from './errors.ts';
 import { findBuild, findRepo, listBuilds, stagesWithSteps } from './read-views.ts';
 import { buildStreamId } from '../events/build-events.ts';
+import { readStepLog, type StoredChunk } from '../logs/log-store.ts';
 
 /** Query keys of `POST .../builds` that are not build parameters. */
 const RESERVED_QUERY = new Set(['branch', 'commit', 'access_token']);
@@ -99,6 +100,16 @@ export function registerBuildRoutes(app: App, deps: AppDeps) {
     );
   });
 
+  // Drone's log format: one entry per line, `pos` its number, `time` seconds since the step's first output.
+  app.get('/api/repos/:owner/:name/builds/:number/logs/:stage/:step', async (c) => {
+    const repo = await repoFor(c.req.param('owner'), c.req.param('name'));
+    requireReader(c.get('caller'), repo.visibility);
+    const build = await buildFor(repo.id, positiveInt(c.req.param('number'), 'number'), repo.slug);
+    const ref = { buildId: build.id, stage: positiveInt(c.req.param('stage'), 'stage'), step: positiveInt(c.req.param('step'), 'step') };
+    const chunks = await readStepLog(deps.database, ref);
+    return c.json(droneLogLines(chunks));
+  });
+
   /** A command on an existing build, answered with the build as it is afterwards. */
   function buildAction(path: string, method: 'post' | 'delete', command: (by: string, at: string) => BuildCommand) {
     app[method](path, async (c) => {
@@ -116,4 +127,25 @@ export function registerBuildRoutes(app: App, deps: AppDeps) {
     buildAction(`/api/repos/:owner/:name/builds/:number/approve${suffix}`, 'post', (by, at) => ({ type: 'ApproveBuild', data: { by, at } }));
     buildAction(`/api/repos/:owner/:name/builds/:number/decline${suffix}`, 'post', (by, at) => ({ type: 'DeclineBuild', data: { by, at } }));
   }
+}
+
+/** Chunks (arbitrary cuts of the byte stream) as Drone's `[{pos, out, time}]` lines. */
+export function droneLogLines(chunks: StoredChunk[]): { pos: number; out: string; time: number }[] {
+  const first = chunks[0]?.created.getTime() ?? 0;
+  const lines: { pos: number; out: string; time: number }[] = [];
+  let partial = '';
+  let partialTime = 0;
+  for (const chunk of chunks) {
+    const time = Math.max(0, Math.floor((chunk.created.getTime() - first) / 1000));
+    const parts = (partial + chunk.data).split('\n');
+    if (partial === '') partialTime = time;
+    partial = parts.pop() ?? '';
+    for (const part of parts) {
+      lines.push({ pos: lines.length, out: `${part}\n`, time: partialTime });
+      partialTime = time;
+    }
+    if (partial !== '' && parts.length > 0) partialTime = time;
+  }
+  if (partial !== '') lines.push({ pos: lines.length, out: partial, time: partialTime });
+  return lines;
 }

@@ -29,10 +29,16 @@ export async function serveCommand(args: string[], mode: 'serve' | 'server'): Pr
     }
     const database = target.kind === 'postgres' ? await openPostgres(target.url) : await openPglite(target.dir);
     const adminToken = adminTokenFor(mode);
-    const server = await startServer({ database, adminToken: adminToken.token, port, publicHost: values.host ?? process.env.RUNLOG_HOST });
+    const server = await startServer({
+      database,
+      adminToken: adminToken.token,
+      port,
+      publicHost: values.host ?? process.env.RUNLOG_HOST,
+      ...(mode === 'serve' ? embeddedRunnerFromEnv() : {}),
+    });
     const where = target.kind === 'postgres' ? 'postgres' : target.dir;
     process.stdout.write(
-      `runlog ${mode} listening on ${server.url} (database: ${where}, ready in ${Date.now() - started} ms)\n` +
+      `runlog ${mode} listening on ${server.url} (database: ${where}, runner: ${server.engine ?? 'none'}, ready in ${Date.now() - started} ms)\n` +
         (adminToken.source === 'env' ? 'admin token: from RUNLOG_ADMIN_TOKEN\n' : `admin token: ${adminToken.token} (saved in ${adminToken.source})\n`),
     );
     await shutdownOnSignal(server.close);
@@ -48,6 +54,15 @@ export async function serveCommand(args: string[], mode: 'serve' | 'server'): Pr
     }
     throw error;
   }
+}
+
+/** The built-in runner of `serve`: RUNLOG_ENGINE (auto, docker, exec or none) and RUNLOG_CAPACITY (parallel stages). */
+function embeddedRunnerFromEnv() {
+  const engine = process.env.RUNLOG_ENGINE || 'auto';
+  if (!['auto', 'docker', 'exec', 'none'].includes(engine)) throw new ConfigError(`RUNLOG_ENGINE must be auto, docker, exec or none, got '${engine}'`);
+  const capacity = Number(process.env.RUNLOG_CAPACITY || 2);
+  if (!Number.isInteger(capacity) || capacity < 1 || capacity > 64) throw new ConfigError(`RUNLOG_CAPACITY must be a whole number from 1 to 64, got '${process.env.RUNLOG_CAPACITY}'`);
+  return engine === 'none' ? {} : { embeddedRunner: { engine: engine as 'auto' | 'docker' | 'exec', capacity } };
 }
 
 /**

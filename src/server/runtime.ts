@@ -3,6 +3,10 @@ import type { Database } from '../events/database.ts';
 import { createEventStore } from '../events/sql-event-store.ts';
 import { projections } from '../projections/index.ts';
 import { startProjector } from '../projections/projector.ts';
+import { runDispatcher } from '../dispatch/dispatcher.ts';
+import { createMemoryQueue } from '../dispatch/memory-queue.ts';
+import { pickEngine, type EngineChoice } from '../runner/pick-engine.ts';
+import { runEmbeddedRunner } from './embedded-runner.ts';
 import { listen } from './listen.ts';
 
 export const VERSION = '0.1.0';
@@ -15,9 +19,11 @@ export type ServerOptions = {
   /** Public host for links and DRONE_SYSTEM_HOST; default localhost:<port>. */
   publicHost?: string;
   log?: (message: string) => void;
+  /** `runlog serve`'s built-in runner, fed by the in-process queue; absent: no runner in this process. */
+  embeddedRunner?: { engine: EngineChoice; capacity: number; name?: string };
 };
 
-export type RunningServer = { port: number; url: string; close(): Promise<void> };
+export type RunningServer = { port: number; url: string; engine?: string; close(): Promise<void> };
 
 /**
  * The server's parts in one process: event store, projector (following the log into the
@@ -41,16 +47,31 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     waitForProjections: (checkpoint) => (checkpoint ? projector.waitFor(checkpoint) : Promise.resolve()),
     log,
   });
+  const background: Promise<unknown>[] = [];
+  let engineKind: string | undefined;
+  if (options.embeddedRunner) {
+    const queue = createMemoryQueue();
+    const name = options.embeddedRunner.name ?? 'embedded';
+    const engine = await pickEngine(options.embeddedRunner.engine, name);
+    engineKind = engine.kind;
+    background.push(
+      runDispatcher({ database, queue, signal: stop.signal, log }),
+      runEmbeddedRunner({ database, store, queue, engine, capacity: options.embeddedRunner.capacity, signal: stop.signal, name, log }).finally(() => queue.close()),
+    );
+  }
   const listener = await listen(app.fetch, options.port, options.hostname);
   if (!options.publicHost) system = { ...system, host: `localhost:${listener.port}` };
   let closing: Promise<void> | undefined;
   return {
     port: listener.port,
     url: `http://localhost:${listener.port}`,
+    engine: engineKind,
     close: () =>
       (closing ??= (async () => {
         await listener.close();
         stop.abort();
+        // Running stages are stopped and handed back before the database closes.
+        await Promise.allSettled(background);
         await projector.done.catch((error: unknown) => log(`runlog: projector stopped with ${String(error)}`));
         await database.close();
       })()),

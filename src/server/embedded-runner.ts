@@ -1,0 +1,76 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import { eq } from 'drizzle-orm';
+import type { StageOffer, StageQueue } from '../dispatch/stage-queue.ts';
+import { isBuild } from '../events/build-state.ts';
+import type { Database } from '../events/database.ts';
+import { IllegalCommand } from '../events/decider-errors.ts';
+import type { EventStore } from '../events/event-store.ts';
+import { repos } from '../projections/tables.ts';
+import type { Engine } from '../runner/engine.ts';
+import { hostPlatform } from '../runner/platform.ts';
+import { runRunnerLoop, type ClaimedStage } from '../runner/runner-loop.ts';
+import { handleBuildCommand } from './command-handler.ts';
+import { createStoreReporter } from './store-reporter.ts';
+
+export type EmbeddedRunnerOptions = {
+  database: Database;
+  store: EventStore;
+  queue: StageQueue;
+  engine: Engine;
+  capacity: number;
+  signal: AbortSignal;
+  name?: string;
+  log?: (message: string) => void;
+};
+
+/**
+ * The runner inside `runlog serve`: the same loop and stage runner as `runlog runner`, but
+ * its claims and reports go straight through the server's command handling instead of
+ * RPC. It serves this host's platform with no labels, on the engine `serve` picked.
+ */
+export async function runEmbeddedRunner(options: EmbeddedRunnerOptions): Promise<void> {
+  const { database, store } = options;
+  const name = options.name ?? `${hostname()}-embedded`;
+  const runner = { id: `embedded:${name}`, name };
+  await options.engine.sweep({ runner: name }).catch((error: unknown) => options.log?.(`runlog: sweep failed: ${String(error)}`));
+
+  async function claim(offer: StageOffer): Promise<ClaimedStage> {
+    const leaseToken = randomUUID();
+    const { state } = await handleBuildCommand(
+      store,
+      offer.buildId,
+      { type: 'ClaimStage', data: { stage: offer.stage, attempt: offer.attempt, runner, leaseToken, at: new Date().toISOString() } },
+      { runnerId: runner.id },
+    );
+    const stage = isBuild(state) ? state.plan?.stages.find((s) => s.number === offer.stage) : undefined;
+    if (!isBuild(state) || !stage) throw new IllegalCommand('unknown_stage', `stage ${offer.stage} of build ${offer.buildId} is not in its plan`);
+    const [repo] = await database.db.select().from(repos).where(eq(repos.id, state.repoId)).limit(1);
+    const timeoutMinutes = repo?.timeout ?? 60;
+    return {
+      reporter: createStoreReporter({ database, store, buildId: offer.buildId, runnerId: runner.id }),
+      leaseToken,
+      secrets: {},
+      limits: { timeoutMinutes },
+      run: {
+        buildId: state.buildId,
+        repo: state.repo,
+        buildNumber: state.number,
+        stage,
+        runId: `${state.buildId.slice(0, 8)}-${stage.number}-${offer.attempt}`,
+        trusted: repo?.trusted ?? false,
+        clone: { url: repo?.cloneUrl ?? '', commit: state.trigger.commit, ref: state.trigger.ref, depth: stage.clone.depth },
+      },
+    };
+  }
+
+  await runRunnerLoop({
+    queue: options.queue,
+    profile: { platform: hostPlatform(), labels: {}, type: options.engine.kind },
+    engine: options.engine,
+    capacity: options.capacity,
+    claim,
+    signal: options.signal,
+    log: options.log,
+  });
+}
