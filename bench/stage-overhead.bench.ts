@@ -3,13 +3,15 @@ import { randomUUID } from 'node:crypto';
 import { promisify } from 'node:util';
 import { PlanStage } from '../src/pipeline/plan.ts';
 import { createDockerEngine } from '../src/runner/docker/engine.ts';
-import type { StageRun } from '../src/runner/engine.ts';
+import type { Engine, StageRun } from '../src/runner/engine.ts';
 
 /**
  * Stage overhead of the docker engine: a stage of 10 steps each running `true` in the
  * busybox test image (setup, 10 sequential steps, destroy), against 10 sequential
  * `docker run --rm` of the same image through the docker CLI, in the same process and
  * rounds interleaved so that both see the same machine load. Goal: ratio ≤ 1.10.
+ * Measured twice: with the default network policy (a user-defined network per stage, as
+ * Drone does) and with 'when-needed' (this stage has no services, so no network of its own).
  *   BENCH_ROUNDS (default 3), RUNLOG_TEST_DOCKER_SOCK (default /var/run/docker.sock)
  */
 const IMAGE = 'runlog-test/busybox:latest';
@@ -20,9 +22,12 @@ export async function run(): Promise<void> {
   const socketPath = process.env.RUNLOG_TEST_DOCKER_SOCK ?? '/var/run/docker.sock';
   const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
   const runner = `bench-stage-overhead-${randomUUID().slice(0, 8)}`;
-  const engine = createDockerEngine({ socketPath, runner });
+  const engines = {
+    'per-stage': createDockerEngine({ socketPath, runner }),
+    'when-needed': createDockerEngine({ socketPath, runner, network: 'when-needed' }),
+  };
 
-  const engineStage = async () => {
+  const engineStage = async (engine: Engine) => {
     const stage = stageOf(runner);
     const signal = new AbortController().signal;
     const started = performance.now();
@@ -44,22 +49,30 @@ export async function run(): Promise<void> {
   };
 
   try {
-    await engineStage(); // warm-up: the helper image, caches, the daemon's first network
-    const ratios: number[] = [];
+    await engineStage(engines['per-stage']); // warm-up: caches, the daemon's first network
+    const ratios: Record<keyof typeof engines, number[]> = { 'per-stage': [], 'when-needed': [] };
     for (let round = 1; round <= rounds; round++) {
-      // alternate which goes first, so that neither always runs on a warmer (or busier) machine
-      const [engineMs, cliMs] =
-        round % 2 === 1 ? [await engineStage(), await dockerRuns()] : await dockerRuns().then(async (cli) => [await engineStage(), cli]);
-      ratios.push(engineMs / cliMs);
+      // rotate the order, so that none always runs on a warmer (or busier) machine
+      const timings: Record<string, number> = {};
+      const order = ['cli', 'per-stage', 'when-needed'] as const;
+      for (let i = 0; i < order.length; i++) {
+        const which = order[(i + round) % order.length];
+        timings[which] = which === 'cli' ? await dockerRuns() : await engineStage(engines[which]);
+      }
+      for (const policy of ['per-stage', 'when-needed'] as const) ratios[policy].push(timings[policy] / timings.cli);
       console.log(
-        `stage-overhead round ${round}: engine ${(engineMs / 1000).toFixed(2)} s (setup + ${STEPS} steps + destroy), ` +
-          `docker run --rm x${STEPS} ${(cliMs / 1000).toFixed(2)} s, ratio ${(engineMs / cliMs).toFixed(3)}`,
+        `stage-overhead round ${round}: docker run --rm x${STEPS} ${(timings.cli / 1000).toFixed(2)} s; engine (setup + ${STEPS} steps + destroy) ` +
+          `per-stage network ${(timings['per-stage'] / 1000).toFixed(2)} s (ratio ${(timings['per-stage'] / timings.cli).toFixed(3)}), ` +
+          `when-needed ${(timings['when-needed'] / 1000).toFixed(2)} s (ratio ${(timings['when-needed'] / timings.cli).toFixed(3)})`,
       );
     }
-    const median = ratios.sort((a, b) => a - b)[Math.floor(ratios.length / 2)];
-    console.log(`stage-overhead: median ratio ${median.toFixed(3)} over ${rounds} rounds (goal <= 1.10)`);
+    const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)].toFixed(3);
+    console.log(
+      `stage-overhead: median ratio over ${rounds} rounds: ${median(ratios['per-stage'])} with a network per stage, ` +
+        `${median(ratios['when-needed'])} with network: when-needed (goal <= 1.10)`,
+    );
   } finally {
-    await engine.sweep();
+    await engines['per-stage'].sweep();
   }
 }
 

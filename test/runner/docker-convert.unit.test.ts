@@ -11,6 +11,7 @@ import {
   SCRIPT_COMMAND,
   SCRIPT_ENV,
   trustProblems,
+  usesStageNetwork,
   volumeOptions,
   workspaceVolumeName,
 } from '../../src/runner/docker/convert.ts';
@@ -162,6 +163,17 @@ describe('docker convert: a step to container options', () => {
     const hosted = given(run, 'hosted').options;
     assert.equal(hosted.HostConfig!.NetworkMode, 'host');
     assert.equal(hosted.NetworkingConfig, undefined);
+  });
+
+  it('leaves stages without services or detached steps on the default bridge under the when-needed policy', () => {
+    const plain = stageRun([{ name: 'a' }], { image });
+    assert.equal(usesStageNetwork(plain, 'per-stage'), true);
+    assert.equal(usesStageNetwork(plain, 'when-needed'), false);
+    const spec = containerSpec(plain, stepOf(plain, 'a'), 'r', 'when-needed').options;
+    assert.equal(spec.HostConfig!.NetworkMode, 'bridge');
+    assert.equal(spec.NetworkingConfig, undefined);
+    assert.equal(usesStageNetwork(stageRun([{ name: 'a' }], { image, services: [{ name: 'db' }] }), 'when-needed'), true);
+    assert.equal(usesStageNetwork(stageRun([{ name: 'a', detach: true }], { image }), 'when-needed'), true);
   });
 
   it('reads network_mode container:<step> as that step\'s container', () => {

@@ -55,6 +55,20 @@ describe('docker engine', { skip: daemon.skip, concurrency: 3 }, () => {
     assert.deepEqual(await leftovers(run), []);
   });
 
+  it('makes no network for a plain stage under the when-needed policy, and still runs it', async () => {
+    const e = createDockerEngine({ docker, runner, network: 'when-needed' });
+    const run = stageRun([{ name: 'a', script: 'echo plain' }], { image });
+    await e.setup(run, never);
+    try {
+      assert.deepEqual(await docker!.listNetworks({ filters: { label: [`${LABEL.run}=${run.runId}`] } }), []);
+      const [a] = await runAll(e, run, ['a']);
+      assert.equal(a.text, 'plain\n');
+    } finally {
+      await e.destroy(run);
+    }
+    assert.deepEqual(await leftovers(run), []);
+  });
+
   it('labels every container, network and volume with build, stage, run and runner (containers with their step)', async () => {
     const run = stageRun([{ name: 'hold', detach: true, script: 'sleep 30' }], { image, volumes: [{ kind: 'temp', name: 'cache' }] });
     const e = engine();

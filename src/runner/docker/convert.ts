@@ -79,6 +79,22 @@ export function stepLabels(run: StageRun, runner: string, step: PlanStep): Recor
   return { ...stageLabels(run, runner), [LABEL.step]: step.name };
 }
 
+/**
+ * Which stages get their own network. 'per-stage' (the default, as in Drone): every stage,
+ * every container reachable by its step name. 'when-needed': only stages with services or
+ * detached steps — the containers something may connect to by name — while other stages'
+ * steps run on Docker's default bridge. Why offer it: on a user-defined network, dockerd
+ * sets up an embedded DNS resolver in every container's namespace, which here costs about
+ * as much again as starting the container (see bench/stage-overhead.bench.ts). What it
+ * gives up: steps of such a stage cannot reach each other by name (a server a step starts
+ * in the background for a parallel step; use a service or `detach` for that).
+ */
+export type NetworkPolicy = 'per-stage' | 'when-needed';
+
+export function usesStageNetwork(run: StageRun, policy: NetworkPolicy): boolean {
+  return policy === 'per-stage' || run.stage.services.length > 0 || run.stage.steps.some((step) => step.detach);
+}
+
 export function networkOptions(run: StageRun, runner: string): Docker.NetworkCreateOptions {
   // CheckDuplicate: without it a second create with the same name makes a second network.
   return { Name: networkName(run), Driver: 'bridge', CheckDuplicate: true, Labels: stageLabels(run, runner) };
@@ -133,7 +149,7 @@ export type ContainerSpec = {
   file?: { dir: string; name: string; content: string; mode: number };
 };
 
-export function containerSpec(run: StageRun, stepRun: StepRun, runner: string): ContainerSpec {
+export function containerSpec(run: StageRun, stepRun: StepRun, runner: string, policy: NetworkPolicy = 'per-stage'): ContainerSpec {
   const { step } = stepRun;
   const problems = trustProblems({ ...run, stage: { ...run.stage, services: [], steps: [step], volumes: [] } });
   if (problems.length > 0) throw untrustedError(run, problems);
@@ -159,8 +175,8 @@ export function containerSpec(run: StageRun, stepRun: StepRun, runner: string): 
     Mounts: mounts(run, step),
     Privileged: step.privileged,
   };
-  const network = networkName(run);
-  hostConfig.NetworkMode = networkMode(run, step) ?? network;
+  const network = usesStageNetwork(run, policy) ? networkName(run) : undefined;
+  hostConfig.NetworkMode = networkMode(run, step) ?? network ?? 'bridge';
   if (step.dns.length > 0) hostConfig.Dns = step.dns;
   if (step.dnsSearch.length > 0) hostConfig.DnsSearch = step.dnsSearch;
   if (step.extraHosts.length > 0) hostConfig.ExtraHosts = step.extraHosts;
@@ -190,7 +206,7 @@ export function containerSpec(run: StageRun, stepRun: StepRun, runner: string): 
   if (command) options.Cmd = command;
   if (step.user) options.User = step.user;
   // network_mode (host, none, container:x) replaces the stage network, and its aliases with it
-  if (step.networkMode === undefined) {
+  if (step.networkMode === undefined && network !== undefined) {
     options.NetworkingConfig = { EndpointsConfig: { [network]: { Aliases: [step.name] } } };
   }
   return file ? { options, file } : { options };

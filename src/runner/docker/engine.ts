@@ -9,9 +9,11 @@ import {
   LABEL,
   networkName,
   networkOptions,
+  type NetworkPolicy,
   stepLabels,
   trustProblems,
   untrustedError,
+  usesStageNetwork,
   volumeOptions,
   workspaceVolumeName,
 } from './convert.ts';
@@ -26,6 +28,8 @@ export type DockerEngineOptions = {
   docker?: Docker;
   /** This runner's name, in every resource's `runlog.runner` label (what `sweep` looks for); default the host name. */
   runner?: string;
+  /** Which stages get a network of their own (see `NetworkPolicy`); default 'per-stage'. */
+  network?: NetworkPolicy;
 };
 
 /** Exit code reported for a step stopped by its signal before or while it ran: SIGKILL's, as docker reports it. */
@@ -49,6 +53,7 @@ type StageState = {
 export function createDockerEngine(options: DockerEngineOptions = {}): Engine {
   const docker = options.docker ?? new Docker({ socketPath: options.socketPath ?? defaultSocket() });
   const runner = options.runner ?? hostname();
+  const networkPolicy = options.network ?? 'per-stage';
   const stages = new Map<string, StageState>();
   const state = (run: StageRun): StageState => {
     let found = stages.get(run.runId);
@@ -75,7 +80,8 @@ export function createDockerEngine(options: DockerEngineOptions = {}): Engine {
       }
       await docker.createVolume({ ...volume, abortSignal: signal });
     });
-    await Promise.all([docker.createNetwork(networkOptions(run, runner)), ...volumes]);
+    const network = usesStageNetwork(run, networkPolicy) ? [docker.createNetwork(networkOptions(run, runner))] : [];
+    await Promise.all([...network, ...volumes]);
   }
 
   async function runStep(run: StageRun, stepRun: StepRun, output: StepOutput, signal: AbortSignal): Promise<StepExit> {
@@ -84,7 +90,7 @@ export function createDockerEngine(options: DockerEngineOptions = {}): Engine {
     if (signal.aborted || stage.destroying) return { exitCode: KILLED, killed: true };
     if (step.kind === 'clone') return cloneStep(run, step, output, signal);
 
-    const spec = containerSpec(run, stepRun, runner);
+    const spec = containerSpec(run, stepRun, runner, networkPolicy);
     let started!: (value?: unknown) => void;
     const starting = new Promise((resolve) => (started = resolve));
     stage.starting.add(starting);
