@@ -2,11 +2,12 @@ import { evaluateConditions, factsFrom } from './conditions.ts';
 import { dependenciesPast, topologicalOrder } from './dag.ts';
 import { byPosition, finding, hasErrors } from './diagnostic.ts';
 import type { Diagnostic, Finding } from './diagnostic.ts';
-import { buildEnvironment } from './environment.ts';
+import { buildEnvironment, stageEnvironment } from './environment.ts';
 import { lintManifest, lintPipeline, pipelineName } from './linter.ts';
 import { parseFile } from './parse.ts';
-import type { Plan, Skip } from './plan.ts';
-import { planStage } from './stage-plan.ts';
+import type { Plan, PlanStage, Skip } from './plan.ts';
+import { planStage, platformOf } from './stage-plan.ts';
+import type { StagePlacement } from './stage-plan.ts';
 import { substitute } from './substitute.ts';
 import { CompileContext } from './trigger.ts';
 import type { CompileContextInput } from './trigger.ts';
@@ -28,9 +29,10 @@ export interface CompileResult {
 
 /**
  * `.drone.yml` text + what started the build → the build's plan, the way Drone reads the
- * file: substitute `${VARS}` (the build's `DRONE_*` variables and parameters), parse the
- * YAML documents, validate them, apply Drone's lint rules, then plan one stage per
- * pipeline in dependency order. Pure and total: bad input gives diagnostics, never a throw.
+ * file: substitute `${VARS}` (the build's and the stage's `DRONE_*` variables and the
+ * build parameters), parse the YAML documents, validate them, apply Drone's lint rules,
+ * then plan one stage per pipeline in dependency order. Pure and total: bad input gives
+ * diagnostics, never a throw.
  */
 export function compile(text: string, context: CompileContextInput, options: CompileOptions = {}): CompileResult {
   const file = options.file ?? '.drone.yml';
@@ -44,7 +46,8 @@ export function compile(text: string, context: CompileContextInput, options: Com
   const ctx = parsedContext.data;
   const build = buildEnvironment(ctx);
 
-  const substituted = substitute(text, { ...ctx.trigger.params, ...build });
+  // runner-go `runtime/runner.go`: build parameters come last, so they win in substitution.
+  const substituted = substitute(text, { ...build, ...ctx.trigger.params });
   if (!substituted.ok) {
     const at = { document: documentAt(text, substituted.line), line: substituted.line, column: substituted.column };
     return { diagnostics: withFile([finding('error', at, substituted.message)]) };
@@ -73,17 +76,59 @@ export function compile(text: string, context: CompileContextInput, options: Com
     pipelines.map((pipeline) => [pipelineName(pipeline), pipeline.spec.trigger ? evaluateConditions(pipeline.spec.trigger, facts) : undefined]),
   );
   const scope = { params: ctx.trigger.params, build, facts };
-  const stages = topologicalOrder(names, deps).map((name, i) => {
-    const pipeline = byName.get(name) as ValidPipeline;
-    const dependsOn = dependenciesPast(name, deps, (dep) => skips.get(dep) !== undefined, known);
-    return planStage(pipeline, { name, number: i + 1, dependsOn, skip: skips.get(name) }, scope);
-  });
+  const stageNeedsOwnText = STAGE_VARIABLES.some((name) => text.includes(name));
+  const stages: PlanStage[] = [];
+  for (const [i, name] of topologicalOrder(names, deps).entries()) {
+    const placement = { name, number: i + 1, dependsOn: dependenciesPast(name, deps, (dep) => skips.get(dep) !== undefined, known), skip: skips.get(name) };
+    let pipeline = byName.get(name) as ValidPipeline;
+    if (stageNeedsOwnText) {
+      const own = substitutedForStage(text, pipeline, placement, ctx.trigger.params, build, ctx.repo.trusted);
+      if (!own.pipeline) return { diagnostics: withFile([...findings, ...own.findings]) };
+      pipeline = own.pipeline;
+    }
+    stages.push(planStage(pipeline, placement, scope));
+  }
   const plan: Plan = { version: 1, stages, externalSecrets };
   if (signature !== undefined) plan.signature = signature;
   return { plan, diagnostics: withFile(findings) };
 }
 
 const start = { document: 0, line: 1, column: 1 };
+
+/** Variables Drone's runner knows of a stage before it runs it (runner-go `environ.Stage`). */
+const STAGE_VARIABLES = Object.keys(stageEnvironment({ name: '', number: 1, type: '', os: '', arch: '', variant: '', kernel: '', dependsOn: [] }));
+
+/**
+ * Drone substitutes the file once per stage, with that stage's variables too
+ * (runner-go `runtime/runner.go`: `environ.Stage(stage)` is in the substitution map), so
+ * `${DRONE_STAGE_NAME}` is each pipeline's own name. When the file names a stage variable,
+ * the pipeline is read again from a text substituted for its stage; the first reading,
+ * with those variables empty, gave the file's structure and its diagnostics.
+ */
+function substitutedForStage(
+  text: string,
+  pipeline: ValidPipeline,
+  placement: StagePlacement,
+  params: Record<string, string>,
+  build: Record<string, string>,
+  trusted: boolean,
+): { pipeline?: ValidPipeline; findings: Finding[] } {
+  const platform = platformOf(pipeline);
+  const stage = stageEnvironment({ ...platform, name: placement.name, number: placement.number, type: pipeline.type, dependsOn: placement.dependsOn });
+  const substituted = substitute(text, { ...build, ...stage, ...params });
+  if (!substituted.ok) {
+    return { findings: [finding('error', { document: pipeline.doc.index, line: substituted.line, column: substituted.column }, substituted.message)] };
+  }
+  const doc = parseFile(substituted.text).documents.find((candidate) => candidate.index === pipeline.doc.index);
+  const result = doc ? validateDocument(doc) : undefined;
+  const own = result?.document;
+  if (!result || !own || own.kind !== 'pipeline') {
+    const why = `pipeline '${placement.name}' does not read the same with its stage's variables substituted`;
+    return { findings: [...(result?.findings ?? []).filter((f) => f.severity === 'error'), finding('error', pipeline.doc.at([]), why)] };
+  }
+  const errors = [...result.findings, ...lintPipeline(own, trusted)].filter((f) => f.severity === 'error');
+  return errors.length > 0 ? { findings: errors } : { pipeline: own, findings: [] };
+}
 
 /** `kind: secret` and `kind: signature` documents → the plan's external secrets and signature. */
 function otherDocuments(valid: readonly ValidDocument[], findings: Finding[]): Pick<Plan, 'externalSecrets' | 'signature'> {

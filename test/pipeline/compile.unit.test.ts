@@ -218,6 +218,37 @@ describe('compile: several pipelines', () => {
   });
 });
 
+describe('compile: substitution per stage', () => {
+  test("given ${DRONE_STAGE_NAME}, then each pipeline gets its own stage's value, as Drone substitutes per stage", () => {
+    const plan = planOf(yaml`
+      kind: pipeline
+      name: linux
+      steps:
+      - name: a
+        image: alpine
+        commands:
+        - echo \${DRONE_STAGE_NAME} \${DRONE_STAGE_NUMBER} \${DRONE_STAGE_ARCH}
+      ---
+      kind: pipeline
+      name: arm
+      platform: {arch: arm64}
+      depends_on: [linux]
+      steps:
+      - name: a
+        image: alpine
+        commands:
+        - echo \${DRONE_STAGE_NAME} \${DRONE_STAGE_NUMBER} \${DRONE_STAGE_DEPENDS_ON}
+    `);
+    assert.deepEqual(step(plan, 'a', 'linux').commands, ['echo linux 1 amd64']);
+    assert.deepEqual(step(plan, 'a', 'arm').commands, ['echo arm 2 linux']);
+  });
+
+  test('given build parameters, then they win over Drone variables in substitution (runner-go puts them last)', () => {
+    const plan = planOf('kind: pipeline\nsteps:\n- name: a\n  image: x:${DRONE_BRANCH}-${TARGET}\n', { trigger: { params: { DRONE_BRANCH: 'override', TARGET: 'prod' } } });
+    assert.equal(step(plan, 'a').image, 'x:override-prod');
+  });
+});
+
 describe('compile: other documents', () => {
   test('kind: secret → an external secret by path and key', () => {
     const plan = planOf(yaml`
