@@ -40,7 +40,7 @@ export const PlanVolume = z.discriminatedUnion('kind', [
 export type PlanVolume = z.infer<typeof PlanVolume>;
 
 export const PlanStep = z.object({
-  /** 1-based position in the stage (services first, then steps), Drone's `step.number`. */
+  /** 1-based position in the stage, Drone's `step.number`: the clone step (when enabled) first, then services, then steps. */
   number: z.number().int().positive(),
   name: z.string(),
   kind: z.enum(['clone', 'service', 'step']),
