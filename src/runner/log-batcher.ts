@@ -10,8 +10,9 @@ import { createHash } from 'node:crypto';
  * - `send` gets the chunks in order, one at a time (the next waits for the previous), each
  *   with its byte `offset` in the step's stored log, so a receiver can detect gaps and
  *   drop a duplicate resend.
- * - Every write must be whole UTF-8 characters (the masker and the cap guarantee it), so
- *   each chunk decodes alone.
+ * - Writes should be whole UTF-8 characters (the step log's splitter and the cap cut only
+ *   between characters). Bytes that are not UTF-8 are stored as U+FFFD, and the size and
+ *   hash are always those of the stored text's UTF-8.
  * - `close()` sends what is left and resolves with the size and sha256 of everything sent
  *   — the stored log, which `StepFinished` records. The first failed `send` stops further
  *   sends and `close()` rejects with its error (e.g. a stale lease: the runner must stop).
@@ -42,7 +43,9 @@ export function createLogBatcher(options: {
 }): LogBatcher {
   const maxBytes = options.maxBytes ?? DEFAULT_BATCH_BYTES;
   const intervalMs = options.intervalMs ?? DEFAULT_BATCH_INTERVAL_MS;
-  const decoder = new TextDecoder();
+  const strict = new TextDecoder('utf-8', { fatal: true });
+  const lenient = new TextDecoder();
+  const encoder = new TextEncoder();
   const hash = createHash('sha256');
   let buffered: Uint8Array[] = [];
   let bufferedSize = 0;
@@ -56,12 +59,27 @@ export function createLogBatcher(options: {
     if (timer !== undefined) clearTimeout(timer);
     timer = undefined;
     if (bufferedSize === 0) return;
-    const bytes = buffered.length === 1 ? buffered[0] : concatBytes(buffered, bufferedSize);
+    // Piece by piece: no copy into one buffer (pieces are whole characters, so each decodes alone).
+    let data = '';
+    let size = 0;
+    for (const piece of buffered) {
+      let text: string;
+      let stored = piece;
+      try {
+        text = strict.decode(piece);
+      } catch {
+        // Not UTF-8: store the text with U+FFFD, and hash and count exactly what is stored.
+        text = lenient.decode(piece);
+        stored = encoder.encode(text);
+      }
+      hash.update(stored);
+      size += stored.length;
+      data += text;
+    }
     buffered = [];
     bufferedSize = 0;
-    hash.update(bytes);
-    const chunk = { offset, data: decoder.decode(bytes) };
-    offset += bytes.length;
+    const chunk = { offset, data };
+    offset += size;
     sending = sending.then(async () => {
       if (failure) return;
       try {

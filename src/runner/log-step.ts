@@ -1,7 +1,7 @@
 import type { StepOutput } from './engine.ts';
-import { createLogBatcher, DEFAULT_BATCH_BYTES, DEFAULT_BATCH_INTERVAL_MS, type LogChunk, type LogSummary } from './log-batcher.ts';
+import { concatBytes, createLogBatcher, DEFAULT_BATCH_BYTES, DEFAULT_BATCH_INTERVAL_MS, type LogChunk, type LogSummary } from './log-batcher.ts';
 import { createLogCap, DEFAULT_LOG_CAP } from './log-cap.ts';
-import { createSecretMasker } from './secret-masker.ts';
+import { createSecretMasker, secretPatterns } from './secret-masker.ts';
 
 /**
  * One step's log on its way out of the runner:
@@ -42,25 +42,69 @@ export function createStepLog(options: {
   });
   const cap = createLogCap(limits.capBytes ?? DEFAULT_LOG_CAP, (bytes) => batcher.write(bytes));
   const masker = createSecretMasker(options.secrets);
+  // With nothing to mask, bytes go straight to the cap: no decode and re-encode on the hot path.
+  const masking = secretPatterns(options.secrets).length > 0;
+  const characters = createCharacterSplitter();
   const decoder = new TextDecoder();
   const encoder = new TextEncoder();
-  const pass = (text: string) => {
+  const passText = (text: string) => {
     if (text.length > 0) cap.write(encoder.encode(text));
   };
+  const pass = (bytes: Uint8Array) => {
+    if (bytes.length === 0) return;
+    if (masking) passText(masker.write(decoder.decode(bytes)));
+    else cap.write(bytes);
+  };
+  // An incomplete character left at a break is not UTF-8: it becomes U+FFFD.
+  const passRest = () => passText(masker.write(decoder.decode(characters.rest())));
 
   return {
     output(chunk) {
       options.onActivity?.();
-      pass(masker.write(decoder.decode(chunk, { stream: true })));
+      pass(characters.take(chunk));
     },
     note(line) {
-      pass(masker.write(decoder.decode() + line + '\n'));
+      passRest();
+      passText(masker.write(`${line}\n`));
     },
     async finish() {
-      pass(masker.write(decoder.decode()));
-      pass(masker.end());
+      passRest();
+      passText(masker.end());
       cap.end();
       return batcher.close();
     },
   };
+}
+
+/**
+ * Cuts a byte stream at UTF-8 character boundaries: `take` returns the whole characters
+ * so far and keeps an incomplete last one for the next chunk (an engine's chunks split
+ * characters anywhere). Cheaper than a streaming `TextDecoder`, which takes a slow path.
+ */
+export function createCharacterSplitter(): { take(chunk: Uint8Array): Uint8Array; rest(): Uint8Array } {
+  let carry: Uint8Array | undefined;
+  return {
+    take(chunk) {
+      const bytes = carry ? concatBytes([carry, chunk], carry.length + chunk.length) : chunk;
+      const cut = wholeLength(bytes);
+      carry = cut < bytes.length ? bytes.slice(cut) : undefined;
+      return bytes.subarray(0, cut);
+    },
+    rest() {
+      const rest = carry ?? new Uint8Array(0);
+      carry = undefined;
+      return rest;
+    },
+  };
+}
+
+/** The length of `bytes` without an incomplete character at its end. */
+function wholeLength(bytes: Uint8Array): number {
+  for (let back = 1; back <= Math.min(4, bytes.length); back++) {
+    const byte = bytes[bytes.length - back];
+    if ((byte & 0xc0) === 0x80) continue; // a continuation byte: the lead is further back
+    const size = byte >= 0xf8 ? 1 : byte >= 0xf0 ? 4 : byte >= 0xe0 ? 3 : byte >= 0xc0 ? 2 : 1;
+    return size > back ? bytes.length - back : bytes.length;
+  }
+  return bytes.length; // four continuation bytes in a row: not UTF-8 anyway, pass them on
 }

@@ -70,4 +70,14 @@ describe('log batcher', () => {
     const summary = await createLogBatcher({ send: async () => {} }).close();
     assert.deepEqual(summary, { size: 0, sha256: createHash('sha256').digest('hex') });
   });
+
+  it('stores bytes that are not UTF-8 as U+FFFD, and counts and hashes what it stored', async () => {
+    const sent: LogChunk[] = [];
+    const batcher = createLogBatcher({ send: async (chunk) => void sent.push(chunk) });
+    batcher.write(new Uint8Array([0x61, 0xff, 0x62]));
+    const summary = await batcher.close();
+    assert.equal(sent[0].data, 'a\ufffdb');
+    assert.equal(summary.size, Buffer.byteLength('a\ufffdb'));
+    assert.equal(summary.sha256, createHash('sha256').update('a\ufffdb').digest('hex'));
+  });
 });
