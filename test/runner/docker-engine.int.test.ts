@@ -4,11 +4,13 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { after, describe, it } from 'node:test';
+import Docker from 'dockerode';
 import { LABEL, networkName, workspaceVolumeName } from '../../src/runner/docker/convert.ts';
 import { createDockerEngine } from '../../src/runner/docker/engine.ts';
 import type { StageRun } from '../../src/runner/engine.ts';
-import { labelled, recordingDocker, TEST_IMAGE, testDocker } from '../support/docker.ts';
+import { dockerSocket, labelled, recordingDocker, TEST_IMAGE, testDocker } from '../support/docker.ts';
 import { collector, engineContract, never, runAll, stageRun, stepOf } from './engine.contract.ts';
 
 const daemon = await testDocker();
@@ -165,6 +167,44 @@ describe('docker engine', { skip: daemon.skip, concurrency: 3 }, () => {
     const absent = (await docker!.listImages()).flatMap((i) => i.RepoTags ?? []).filter((tag) => tag.startsWith('runlog-test/absent'));
     assert.deepEqual(absent, []);
     assert.deepEqual(await leftovers(run), []);
+  });
+
+  it('pulls under always (with the registry\'s credentials) and for a missing image under if-not-exists, through a stubbed pull', async () => {
+    // no registry is reachable, so dockerode's pull is replaced: it records the call and "pulls" nothing
+    const stubbed = new Docker({ socketPath: dockerSocket });
+    const pulls: Array<{ image: string; authconfig?: unknown }> = [];
+    stubbed.pull = (async (image: string, options: { authconfig?: unknown }) => {
+      pulls.push({ image, authconfig: options.authconfig });
+      if (image.includes('absent')) throw new Error('manifest unknown');
+      return Readable.from([]);
+    }) as unknown as Docker['pull'];
+    const e = createDockerEngine({ docker: stubbed, runner });
+    const run: StageRun = {
+      ...stageRun(
+        [
+          { name: 'fresh', pull: 'always', script: 'echo pulled-then-ran' },
+          { name: 'cached', pull: 'if-not-exists', script: 'true' },
+          { name: 'absent', image: 'runlog-test/absent:2', pull: 'if-not-exists', script: 'true' },
+        ],
+        { image },
+      ),
+      registryAuth: { 'https://index.docker.io/v1/': { username: 'bot', password: 'pw' }, 'ghcr.io': { username: 'x', password: 'y' } },
+    };
+    await e.setup(run, never);
+    try {
+      const [fresh, cached] = await runAll(e, run, ['fresh', 'cached']);
+      assert.equal(fresh.text, 'pulled-then-ran\n');
+      assert.equal(cached.exit.exitCode, 0);
+      await assert.rejects(e.runStep(run, stepOf(run, 'absent'), () => {}, never), {
+        message: 'pulling image runlog-test/absent:2 failed: manifest unknown',
+      });
+    } finally {
+      await e.destroy(run);
+    }
+    assert.deepEqual(pulls, [
+      { image, authconfig: { username: 'bot', password: 'pw', serveraddress: 'https://index.docker.io/v1/' } },
+      { image: 'runlog-test/absent:2', authconfig: { username: 'bot', password: 'pw', serveraddress: 'https://index.docker.io/v1/' } },
+    ]);
   });
 
   it('mounts temp volumes (memory ones as tmpfs), runs as the step user, adds extra hosts', async () => {

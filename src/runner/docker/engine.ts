@@ -97,7 +97,12 @@ export function createDockerEngine(options: DockerEngineOptions = {}): Engine {
     let container: Docker.Container;
     let ended!: Promise<StepExit>;
     try {
-      container = await createContainer(run, stage, step, spec.options);
+      try {
+        container = await createContainer(run, stage, step, spec.options, signal);
+      } catch (error) {
+        if (signal.aborted) return { exitCode: KILLED, killed: true }; // a pull the signal cut short
+        throw error;
+      }
       if (spec.file) {
         const { dir, name, content, mode } = spec.file;
         const bytes = new TextEncoder().encode(content);
@@ -163,8 +168,9 @@ export function createDockerEngine(options: DockerEngineOptions = {}): Engine {
     stage: StageState,
     step: PlanStep,
     options: Docker.ContainerCreateOptions & { name: string },
+    signal: AbortSignal,
   ) {
-    if (step.pull === 'always') await pull(run, step.image);
+    if (step.pull === 'always') await pull(run, step.image, signal);
     let pulled = step.pull === 'always';
     let replaced = false;
     for (;;) {
@@ -174,7 +180,7 @@ export function createDockerEngine(options: DockerEngineOptions = {}): Engine {
         const status = statusOf(error);
         if (status === 404 && !pulled && /no such image/i.test(messageOf(error))) {
           if (step.pull === 'never') throw new Error(`image ${step.image} is not on this runner and pull is never`);
-          await pull(run, step.image);
+          await pull(run, step.image, signal);
           pulled = true;
         } else if (status === 409 && !replaced) {
           // the step ran before in this stage (a retry): its old container, maybe being removed already, makes way
@@ -191,13 +197,12 @@ export function createDockerEngine(options: DockerEngineOptions = {}): Engine {
     }
   }
 
-  async function pull(run: StageRun, image: string): Promise<void> {
+  async function pull(run: StageRun, image: string, signal: AbortSignal): Promise<void> {
     const auth = authFor(image, run.registryAuth);
     let stream: NodeJS.ReadableStream;
     try {
-      // credentials go as dockerode's `auth` argument (a header), never in the query string
-      const withAuth = docker.pull as unknown as (image: string, options: {}, callback: undefined, auth?: object) => Promise<NodeJS.ReadableStream>;
-      stream = await withAuth.call(docker, image, {}, undefined, auth);
+      // docker-modem sends `authconfig` as the X-Registry-Auth header and keeps it (and the signal) out of the URL
+      stream = await docker.pull(image, { ...(auth ? { authconfig: auth } : {}), abortSignal: signal });
     } catch (error) {
       throw new Error(`pulling image ${image} failed: ${messageOf(error)}`);
     }
