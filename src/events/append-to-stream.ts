@@ -1,17 +1,37 @@
 // Appending to a stream inside a transaction: the one place that writes the events table.
-import { desc, eq, sql } from 'drizzle-orm';
+import { sql } from 'drizzle-orm';
 import type { Executor } from './database.ts';
 import { sqlStateOf } from './database.ts';
-import { events } from './event-table.ts';
 import type { AppendResult, ExpectedVersion, NewEvent, StreamHead } from './event-store.ts';
 import { AppendNotFirstWrite, StreamVersionConflict } from './event-store.ts';
 import { GENESIS_HASH, eventHash } from './hash-chain.ts';
+import { preparedStatement } from './prepared-statement.ts';
+import { StreamHeadEdited, readHeadEvent } from './stream-head.ts';
 
 /**
  * Namespace of the per-stream advisory locks (two-int form, so these keys can never collide
  * with the single-bigint keys that leader election uses): 'rlog' as an int4.
  */
 const STREAM_LOCK_NAMESPACE = 1919709031;
+
+// xid8 is assigned at a transaction's first write, and readers order by it. An earlier
+// write would give this transaction an older xid than a concurrent append to the same stream
+// that committed first, and readers would then see this stream's versions inverted.
+// The same statement peeks at the stream without the lock: a stream only grows, so an
+// expected version already behind it is a conflict for sure, and a crowd of stale writers
+// gives up here instead of queueing on the lock one by one.
+const firstWriteAndPeek = preparedStatement(
+  'runlog_first_write_and_peek',
+  sql`select pg_current_xact_id_if_assigned()::text,
+             (select max(stream_version) from events where stream_id = ${sql.placeholder('streamId')})`,
+  ([xid, version]) => ({ xid: xid as string | null, version: Number(version ?? 0) }),
+);
+
+const lockStream = preparedStatement(
+  'runlog_lock_stream',
+  sql`select pg_advisory_xact_lock(${STREAM_LOCK_NAMESPACE}, hashtext(${sql.placeholder('streamId')}))`,
+  () => null,
+);
 
 /**
  * Appends `newEvents` to `streamId` within `tx`, which must not have written anything yet.
@@ -26,84 +46,159 @@ export async function appendToStream(
   newEvents: readonly NewEvent[],
   metadata: Readonly<Record<string, unknown>> = {},
 ): Promise<AppendResult> {
-  const rows = prepare(streamId, expectedVersion, newEvents, metadata);
+  const rows = prepareEvents(streamId, expectedVersion, newEvents, metadata);
+  return (await appendLocked(tx, streamId, expectedVersion, rows)).result;
+}
 
-  // xid8 is assigned at a transaction's first write, and readers order by it. An earlier
-  // write would give this transaction an older xid than a concurrent append to the same stream
-  // that committed first, and readers would then see this stream's versions inverted.
-  // The same statement peeks at the stream without the lock: a stream only grows, so an
-  // expected version already behind it is a conflict for sure, and a crowd of stale writers
-  // gives up here instead of queueing on the lock one by one.
-  const [first] = await tx.query<{ xid: string | null; version: number | string | null }>(
-    sql`select pg_current_xact_id_if_assigned()::text as xid,
-          (select max(${events.streamVersion}) from ${events} where ${events.streamId} = ${streamId}) as version`,
-  );
+/**
+ * appendToStream's work on validated rows, also returning the head it leaves (for the
+ * store's cache). Four statements; the caller's transaction brackets them.
+ */
+export async function appendLocked(
+  tx: Executor,
+  streamId: string,
+  expectedVersion: ExpectedVersion,
+  rows: readonly PreparedEvent[],
+): Promise<{ result: AppendResult; head: StreamHead }> {
+  const [first] = await firstWriteAndPeek.run(tx, { streamId });
   if (first?.xid) throw new AppendNotFirstWrite(streamId, first.xid);
-  const seen = Number(first?.version ?? 0);
+  const seen = first?.version ?? 0;
   if (expectedVersion !== 'any' && seen > expectedVersion) throw new StreamVersionConflict(streamId, expectedVersion, seen);
 
-  // Serialise appends to this stream until commit, so that the head read below is the real
-  // one (READ COMMITTED: a new statement sees what the previous lock holder committed) and
-  // 'any' never conflicts. Taking the lock writes nothing, so no xid is assigned yet: the
-  // xid comes with the insert, after the previous writer of this stream committed — so xid
-  // order is version order within a stream.
-  await tx.query(sql`select pg_advisory_xact_lock(${STREAM_LOCK_NAMESPACE}, hashtext(${streamId}))`);
-  const head = await readHead(tx, streamId);
+  // Serialise the appends that take this path until commit, so that the head read below is
+  // the real one (READ COMMITTED: a new statement sees what the previous lock holder
+  // committed). Taking the lock writes nothing, so no xid is assigned yet: the xid comes with
+  // the insert, after the previous writer of this stream committed — so xid order is version
+  // order within a stream. The insert below checks the head again all the same, and the
+  // unique key stays the guard of last resort.
+  await lockStream.run(tx, { streamId });
+  const { head, intact } = await readHeadEvent(tx, streamId);
   if (expectedVersion !== 'any' && expectedVersion !== head.streamVersion) {
     throw new StreamVersionConflict(streamId, expectedVersion, head.streamVersion);
   }
-  if (rows.length === 0) return { streamVersion: head.streamVersion, globalPositions: [], transactionId: '' };
+  if (rows.length === 0) return { result: { streamVersion: head.streamVersion, globalPositions: [], transactionId: '' }, head };
+  if (!intact) throw new StreamHeadEdited(streamId, head.streamVersion);
 
-  let prevHash = head.hash;
-  const values = rows.map((row, index) => {
-    const content = { streamId, streamVersion: head.streamVersion + index + 1, ...row };
-    const hash = eventHash(prevHash, content);
-    // drizzle writes a JS null as SQL NULL; a JSON null must be stored as jsonb 'null'.
-    const value = { ...content, data: content.data === null ? sql`'null'::jsonb` : content.data, prevHash, hash };
-    prevHash = hash;
-    return value;
-  });
+  const chained = chainEvents(streamId, head, rows);
+  let inserted: InsertedEvent[];
   try {
-    const inserted = await tx.db
-      .insert(events)
-      .values(values)
-      .returning({
-        streamVersion: events.streamVersion,
-        globalPosition: sql<string>`${events.globalPosition}::text`,
-        transactionId: sql<string>`${events.transactionId}::text`,
-      });
-    inserted.sort((a, b) => a.streamVersion - b.streamVersion);
-    return {
-      streamVersion: head.streamVersion + values.length,
-      globalPositions: inserted.map((row) => row.globalPosition),
-      transactionId: inserted[0]?.transactionId ?? '',
-    };
+    inserted = await insertAfterHead(tx, streamId, head, chained);
   } catch (error) {
-    // Only reachable by a writer that bypassed the stream lock; the unique key still holds.
-    if (sqlStateOf(error) === '23505') throw new StreamVersionConflict(streamId, expectedVersion, head.streamVersion);
+    // Only reachable by a writer that bypassed the stream lock; the stream is now at least one
+    // further than the head read above.
+    if (sqlStateOf(error) === '23505') throw new StreamVersionConflict(streamId, expectedVersion, head.streamVersion + 1);
     throw error;
   }
+  if (inserted.length === 0) {
+    // Same cause, seen by the insert's own check instead of the unique key.
+    throw new StreamVersionConflict(streamId, expectedVersion, head.streamVersion + 1);
+  }
+  return { result: appendResult(inserted), head: headAfter(chained) };
 }
 
-/** The stream's last version and hash (0 and the genesis hash when it has no event). */
-export async function readHead(executor: Executor, streamId: string): Promise<StreamHead> {
-  const [last] = await executor.db
-    .select({ streamVersion: events.streamVersion, hash: events.hash })
-    .from(events)
-    .where(eq(events.streamId, streamId))
-    .orderBy(desc(events.streamVersion))
-    .limit(1);
-  return last ?? { streamVersion: 0, hash: GENESIS_HASH };
+/** A validated event with its place in the stream and its link in the chain. */
+export interface EventToInsert extends PreparedEvent {
+  readonly streamVersion: number;
+  readonly prevHash: string;
+  readonly hash: string;
 }
 
-interface PreparedEvent {
+/** Numbers `rows` after `head` and hashes each onto the one before (the first onto the head). */
+export function chainEvents(streamId: string, head: StreamHead, rows: readonly PreparedEvent[]): EventToInsert[] {
+  let prevHash = head.hash;
+  return rows.map((row, index) => {
+    const streamVersion = head.streamVersion + index + 1;
+    const hash = eventHash(prevHash, { streamId, streamVersion, ...row });
+    const chained = { ...row, streamVersion, prevHash, hash };
+    prevHash = hash;
+    return chained;
+  });
+}
+
+/** The head a successful insert of `chained` (non-empty) leaves. */
+export function headAfter(chained: readonly EventToInsert[]): StreamHead {
+  const last = chained[chained.length - 1]!;
+  return { streamVersion: last.streamVersion, hash: last.hash };
+}
+
+export interface InsertedEvent {
+  readonly streamVersion: number;
+  readonly globalPosition: string;
+  readonly transactionId: string;
+}
+
+/**
+ * One statement that inserts the events only if the stream's head is still exactly `head`:
+ * the event at `expected` has the hash the first new event links to (for a new stream: there
+ * is no event at version 0, and the link is the genesis hash), and nothing comes after it. It
+ * is Emmett's `UPDATE … WHERE stream_position = expected` check (reference §1.2) done on the
+ * events table itself, so no streams table has to be written as well.
+ *
+ * The check reads the statement's snapshot, so two writers can both pass it; the
+ * (stream_id, stream_version) unique key then makes the second wait for the first and fail
+ * with 23505 once it commits. The events come as one JSON array parameter, so the text — and
+ * the prepared statement — is the same for one event or a hundred; `order by` makes the
+ * global positions (taken as rows are inserted) follow the versions.
+ */
+const insertAfterHeadStatement = preparedStatement(
+  'runlog_insert_after_head',
+  sql`insert into events (stream_id, stream_version, type, data, metadata, prev_hash, hash)
+      select ${sql.placeholder('streamId')}::text, r.stream_version, r.type,
+             -- jsonb_to_recordset gives SQL NULL for a JSON null; the event's data is jsonb 'null'
+             coalesce(r.data, 'null'::jsonb), r.metadata, r.prev_hash, r.hash
+        from jsonb_to_recordset(${sql.placeholder('rows')}::text::jsonb)
+             as r(stream_version integer, type text, data jsonb, metadata jsonb, prev_hash text, hash text)
+       where not exists (select from events e
+                          where e.stream_id = ${sql.placeholder('streamId')}::text
+                            and e.stream_version > ${sql.placeholder('expected')}::integer)
+         and coalesce((select e.hash from events e
+                        where e.stream_id = ${sql.placeholder('streamId')}::text
+                          and e.stream_version = ${sql.placeholder('expected')}::integer),
+                      ${GENESIS_HASH}) = ${sql.placeholder('prevHash')}::text
+       order by r.stream_version
+      returning stream_version, global_position::text, transaction_id::text`,
+  ([streamVersion, globalPosition, transactionId]) => ({
+    streamVersion: streamVersion as number,
+    globalPosition: globalPosition as string,
+    transactionId: transactionId as string,
+  }),
+);
+
+/**
+ * Inserts `chained` (numbered and hashed onto `head`) if the stream's head is still `head`;
+ * [] when it is not. A concurrent writer of the same version surfaces as 23505.
+ */
+export async function insertAfterHead(executor: Executor, streamId: string, head: StreamHead, chained: readonly EventToInsert[]): Promise<InsertedEvent[]> {
+  const rows = JSON.stringify(
+    chained.map(({ streamVersion, type, data, metadata, prevHash, hash }) => ({
+      stream_version: streamVersion,
+      type,
+      data,
+      metadata,
+      prev_hash: prevHash,
+      hash,
+    })),
+  );
+  const inserted = await insertAfterHeadStatement.run(executor, { streamId, expected: head.streamVersion, prevHash: head.hash, rows });
+  return inserted.sort((a, b) => a.streamVersion - b.streamVersion);
+}
+
+export function appendResult(inserted: readonly InsertedEvent[]): AppendResult {
+  return {
+    streamVersion: inserted[inserted.length - 1]!.streamVersion,
+    globalPositions: inserted.map((row) => row.globalPosition),
+    transactionId: inserted[0]!.transactionId,
+  };
+}
+
+export interface PreparedEvent {
   readonly type: string;
   readonly data: unknown;
   readonly metadata: Record<string, unknown>;
 }
 
 /** Validates the input and turns it into exactly the JSON that will be stored (and hashed). */
-function prepare(
+export function prepareEvents(
   streamId: string,
   expectedVersion: ExpectedVersion,
   newEvents: readonly NewEvent[],

@@ -2,13 +2,14 @@
 // for the contract, database.ts for what differs between the two).
 import { and, asc, desc, eq, gte, inArray, lte, max, sql } from 'drizzle-orm';
 import type { SQL } from 'drizzle-orm';
-import { appendToStream, readHead } from './append-to-stream.ts';
+import { appendToStream } from './append-to-stream.ts';
 import type { Checkpoint } from './checkpoint.ts';
 import { checkpointOf } from './checkpoint.ts';
 import type { Database } from './database.ts';
 import { events } from './event-table.ts';
 import type { EventStore, ReadAllBatchesOptions, StoredEvent } from './event-store.ts';
 import { follow } from './follow.ts';
+import { readHeadEvent } from './stream-head.ts';
 
 /** The channel appends NOTIFY after commit: a hint to look again, carrying nothing. */
 export const EVENTS_CHANNEL = 'runlog_events';
@@ -33,8 +34,26 @@ const storedEventColumns = {
   hash: events.hash,
 };
 
+/** The highest stream version there can be (stream_version is an integer column). */
+const MAX_VERSION = 2 ** 31 - 1;
+
 export function createEventStore(database: Database): EventStore {
   const notifyAppended = coalescedNotifier(database);
+
+  // Prepared once: the postgres driver then reads a stream in one round trip instead of two
+  // (see prepared-statement.ts). Absent bounds are the widest ones, which match every event.
+  const streamQuery = database.db
+    .select(storedEventColumns)
+    .from(events)
+    .where(
+      and(
+        eq(events.streamId, sql.placeholder('streamId')),
+        gte(events.streamVersion, sql.placeholder('fromVersion')),
+        lte(events.streamVersion, sql.placeholder('toVersion')),
+      ),
+    )
+    .orderBy(asc(events.streamVersion))
+    .prepare('runlog_read_stream');
 
   function after(checkpoint: Checkpoint | null): SQL | undefined {
     if (checkpoint === null) return undefined;
@@ -82,18 +101,7 @@ export function createEventStore(database: Database): EventStore {
 
     async readStream(streamId, options = {}) {
       const { fromVersion, toVersion } = options;
-      const rows = await database.db
-        .select(storedEventColumns)
-        .from(events)
-        .where(
-          and(
-            eq(events.streamId, streamId),
-            fromVersion === undefined ? undefined : gte(events.streamVersion, fromVersion),
-            toVersion === undefined ? undefined : lte(events.streamVersion, toVersion),
-          ),
-        )
-        .orderBy(asc(events.streamVersion));
-      return rows as StoredEvent[];
+      return (await streamQuery.execute({ streamId, fromVersion: fromVersion ?? 1, toVersion: toVersion ?? MAX_VERSION })) as StoredEvent[];
     },
 
     readAll,
@@ -110,7 +118,7 @@ export function createEventStore(database: Database): EventStore {
       }
     },
 
-    headOf: (streamId) => readHead(database, streamId),
+    headOf: async (streamId) => (await readHeadEvent(database, streamId)).head,
 
     async lastCheckpoint() {
       const [last] = await database.db

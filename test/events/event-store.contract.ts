@@ -11,6 +11,7 @@ import { AppendNotFirstWrite, StreamGapError, StreamVersionConflict } from '../.
 import type { EventStore, NewEvent, StoredEvent } from '../../src/events/event-store.ts';
 import { GENESIS_HASH, eventHash, verifyChain } from '../../src/events/hash-chain.ts';
 import { EVENTS_CHANNEL, createEventStore } from '../../src/events/sql-event-store.ts';
+import { StreamHeadEdited } from '../../src/events/stream-head.ts';
 
 /** Opens a new, empty, migrated database; the test closes it. */
 export type OpenDatabase = () => Promise<Database>;
@@ -418,5 +419,47 @@ export function eventStoreContract(open: OpenDatabase): void {
       controller.abort();
       await following;
       assert.deepEqual(summary(seen), ['a@3:A3', 'b@2:B2']);
+    }));
+
+  it('refuses to chain onto a last event that no longer matches its hash, and writes nothing', () =>
+    withStore(open, async (store, database) => {
+      await store.append('hash-edited', 0, [event('A'), event('B')]);
+      await store.append('data-edited', 0, [event('A', { n: 1 }), event('B', { n: 2 })]);
+      await database.query(sql`update events set hash = ${'e'.repeat(64)} where stream_id = 'hash-edited' and stream_version = 2`);
+      await database.query(sql`update events set data = '{"n": 99}' where stream_id = 'data-edited' and stream_version = 2`);
+      const fresh = createEventStore(database);
+
+      const refused = (streamId: string) => (error: unknown) => {
+        assert.ok(error instanceof StreamHeadEdited);
+        assert.equal(error.streamId, streamId);
+        assert.equal(error.streamVersion, 2);
+        assert.match(error.message, /does not match its hash.*runlog verify/);
+        return true;
+      };
+      // An edited hash: refused by the store that remembers the true one and by a store that never saw it
+      await assert.rejects(store.append('hash-edited', 2, [event('C')]), refused('hash-edited'));
+      await assert.rejects(fresh.append('hash-edited', 2, [event('C')]), refused('hash-edited'));
+      await fresh.readStream('hash-edited');
+      await assert.rejects(fresh.append('hash-edited', 2, [event('C')]), refused('hash-edited'));
+      // An edited event under its old hash: refused by whoever has to read the head to chain onto it
+      await assert.rejects(fresh.append('data-edited', 2, [event('C')]), refused('data-edited'));
+      await assert.rejects(fresh.append('data-edited', 'any', [event('C')]), refused('data-edited'));
+      await assert.rejects(
+        database.transaction((tx) => appendToStream(tx, 'data-edited', 2, [event('C')])),
+        refused('data-edited'),
+      );
+      // Reads still show what is stored, and an empty append still only checks the version
+      assert.equal((await fresh.headOf('hash-edited')).hash, 'e'.repeat(64));
+      assert.equal((await fresh.append('hash-edited', 2, [])).streamVersion, 2);
+
+      assert.equal((await store.readStream('hash-edited')).length, 2);
+      assert.equal((await store.readStream('data-edited')).length, 2);
+      assert.deepEqual(
+        verifyChain(await store.readAll(null, 100)).problems.map((p) => [p.kind, p.streamId, p.streamVersion]),
+        [
+          ['edited', 'hash-edited', 2],
+          ['edited', 'data-edited', 2],
+        ],
+      );
     }));
 }
