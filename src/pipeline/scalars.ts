@@ -20,6 +20,12 @@ export const requiredText = (missing = 'required') =>
 
 export const optionalText = z.preprocess(asText, z.string().optional());
 
+/** An optional field; written with no value (`settings:`) it is absent, as go-yaml leaves the Go zero value. */
+export const optional = <T extends z.ZodType>(schema: T) => z.preprocess(absent, schema.optional());
+
+/** A number or boolean field: `schema` sees the typed value. */
+export const typed = <T extends z.ZodType>(schema: T) => z.preprocess(asTyped, schema);
+
 export const flag = z.preprocess(asTyped, z.boolean().optional());
 
 export const count = z.preprocess(asTyped, z.number().int().nonnegative().optional());

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { Conditions } from './conditions.ts';
 import { EnvValue } from './plan.ts';
 import { Lit } from './parse.ts';
-import { asPlainText, byteSize, count, cpus, flag, optionalText, requiredText, textList, textMap } from './scalars.ts';
+import { asPlainText, byteSize, count, cpus, flag, optional, optionalText, requiredText, textList, textMap, typed } from './scalars.ts';
 
 /**
  * The documents of a `.drone.yml`, as zod schemas (the types are inferred from them).
@@ -35,17 +35,14 @@ const EnvVar = z.preprocess(
   z.union(EnvValue.options, { error: 'expected a value or { from_secret: name }' }),
 );
 
-export const Environment = z.preprocess(
-  (value) => (value === null ? undefined : value),
-  z.record(z.string(), EnvVar, { error: 'expected a map of NAME: value' }).optional(),
-);
+export const Environment = optional(z.record(z.string(), EnvVar, { error: 'expected a map of NAME: value' }));
 
 const VolumeMount = z.strictObject({ name: requiredText(), path: requiredText() });
 
 /** Our extension: re-run a failed step, on any non-zero exit code or only the listed ones. */
 const Retry = z.strictObject({
-  limit: z.preprocess((v) => (v instanceof Lit ? v.value : v), z.number().int().min(1).max(10)),
-  exit_codes: z.preprocess((v) => (v === null ? undefined : v), z.array(z.preprocess((v) => (v instanceof Lit ? v.value : v), z.number().int())).optional()),
+  limit: typed(z.number().int().min(1).max(10)),
+  exit_codes: typed(z.array(typed(z.number().int())).optional()),
 });
 
 const ResourceObject = z.strictObject({ cpu: cpus, memory: byteSize });
@@ -62,24 +59,24 @@ export const DockerStep = z.strictObject({
   entrypoint: textList,
   command: textList,
   environment: Environment,
-  settings: z.preprocess((v) => (v === null ? undefined : v), z.record(z.string(), z.unknown(), { error: 'expected a map of settings' }).optional()),
+  settings: optional(z.record(z.string(), z.unknown(), { error: 'expected a map of settings' })),
   privileged: flag,
   detach: flag,
   failure: optionalText,
   depends_on: textList,
   when: conditions,
-  volumes: z.preprocess((v) => (v === null ? undefined : v), z.array(VolumeMount).optional()),
+  volumes: optional(z.array(VolumeMount)),
   user: optionalText,
   working_dir: optionalText,
   network_mode: optionalText,
   shm_size: byteSize,
   mem_limit: byteSize,
   memswap_limit: byteSize,
-  resources: Resources.optional(),
+  resources: optional(Resources),
   extra_hosts: textList,
   dns: textList,
   dns_search: textList,
-  retry: Retry.optional(),
+  retry: optional(Retry),
 });
 export type DockerStep = z.infer<typeof DockerStep>;
 
@@ -92,7 +89,7 @@ export const ExecStep = z.strictObject({
   failure: optionalText,
   depends_on: textList,
   when: conditions,
-  retry: Retry.optional(),
+  retry: optional(Retry),
 });
 export type ExecStep = z.infer<typeof ExecStep>;
 
@@ -105,12 +102,10 @@ export const Volume = z.strictObject({
   name: requiredText(),
   // `temp:` written with nothing after it is still a temporary volume.
   temp: z.preprocess((v) => (v === null ? {} : v), TempVolume.optional()),
-  host: z.strictObject({ path: requiredText() }).optional(),
+  host: optional(z.strictObject({ path: requiredText() })),
 });
 export type Volume = z.infer<typeof Volume>;
 
-const optionalObject = <T extends z.ZodType>(schema: T) => z.preprocess((v) => (v === null ? undefined : v), schema.optional());
-const steps = <T extends z.ZodType>(step: T) => z.preprocess((v) => (v === null ? undefined : v), z.array(step).optional());
 
 /** Fields every pipeline type shares; routing (`node`, `concurrency`) is the server's, so exec has them too. */
 const pipelineBase = {
@@ -118,27 +113,27 @@ const pipelineBase = {
   type: optionalText,
   name: optionalText,
   version: z.unknown().optional(),
-  platform: optionalObject(Platform),
+  platform: optional(Platform),
   node: textMap,
-  clone: optionalObject(Clone),
-  workspace: optionalObject(Workspace),
+  clone: optional(Clone),
+  workspace: optional(Workspace),
   trigger: conditions,
   depends_on: textList,
-  concurrency: optionalObject(z.strictObject({ limit: count })),
+  concurrency: optional(z.strictObject({ limit: count })),
   // Drone's docker runner reads plain values only; `from_secret` here is our addition.
   environment: Environment,
 };
 
 export const DockerPipeline = z.strictObject({
   ...pipelineBase,
-  steps: steps(DockerStep),
-  services: steps(DockerStep),
-  volumes: steps(Volume),
+  steps: optional(z.array(DockerStep)),
+  services: optional(z.array(DockerStep)),
+  volumes: optional(z.array(Volume)),
   image_pull_secrets: textList,
 });
 export type DockerPipeline = z.infer<typeof DockerPipeline>;
 
-export const ExecPipeline = z.strictObject({ ...pipelineBase, steps: steps(ExecStep) });
+export const ExecPipeline = z.strictObject({ ...pipelineBase, steps: optional(z.array(ExecStep)) });
 export type ExecPipeline = z.infer<typeof ExecPipeline>;
 
 /** `kind: secret` (runner-go `manifest/secret.go`): a secret read from an external store. */
@@ -148,7 +143,7 @@ export const SecretDocument = z.strictObject({
   version: z.unknown().optional(),
   name: requiredText(),
   data: optionalText,
-  get: optionalObject(z.strictObject({ path: optionalText, name: optionalText, key: optionalText })),
+  get: optional(z.strictObject({ path: optionalText, name: optionalText, key: optionalText })),
 });
 export type SecretDocument = z.infer<typeof SecretDocument>;
 
