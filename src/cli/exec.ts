@@ -256,7 +256,7 @@ function createOutput(stage: PlanStage) {
 
 /** The table that ends the run: step, status, exit code, duration; then the pipeline's outcome. */
 function summary(stage: PlanStage, events: readonly BuildEvent[], status: string): string {
-  const rows = [...stage.services, ...stage.steps].map((step) => {
+  const rows = [...stage.services, ...stage.steps].sort((a, b) => a.number - b.number).map((step) => {
     let row = [step.name, 'pending', '-', '-'];
     for (const event of events) {
       if (!('step' in event.data) || event.data.step !== step.number) continue;

@@ -21,9 +21,10 @@ import { failedSteps, schedule, stageFailed, statusOfExit, type EndedStatus } fr
  *    that ended is left alone. A stage that started before is resumed (`ResumeStage`):
  *    with its kept workspace (`run.workspaceKey`) the steps that succeeded stay done,
  *    otherwise everything runs again from a fresh workspace.
- * 2. Run: setup → services (detached) → steps in the plan's DAG order, independent ones in
- *    parallel (step-graph decides), each `StepStarted` … `StepFinished` with its log's
- *    size and sha256; a step's `retry` policy re-runs it after `StepRetried`.
+ * 2. Run: setup → services and steps in the plan's DAG order, independent ones in
+ *    parallel (step-graph decides; a service is a detached step that runs until the other
+ *    steps are done), each `StepStarted` … `StepFinished` with its log's size and sha256;
+ *    a step's `retry` policy re-runs it after `StepRetried`.
  * 3. Stop: one `AbortController` owns the stage. The outer `signal` (runner shutdown),
  *    the deadline, the inactivity limit and a requested cancel each abort it; the first
  *    one wins and is recorded once the running steps were stopped and their ends
@@ -162,9 +163,7 @@ export async function runStage(options: RunStageOptions): Promise<StageResult> {
     return result({ stoppedBy: 'timeout', error: `the stage was past its deadline (${clock.deadline?.toISOString()}) when it was claimed` });
   }
 
-  const planSteps = run.stage.steps;
-  const services = run.stage.services;
-  const everyStep = [...services, ...planSteps];
+  const everyStep = [...run.stage.services, ...run.stage.steps].sort((a, b) => a.number - b.number);
   const kept = keptResume(run, replay.startedBefore, replay.steps, everyStep);
   const started = await record(
     replay.startedBefore
@@ -368,19 +367,9 @@ export async function runStage(options: RunStageOptions): Promise<StageResult> {
     } catch (caught) {
       if (!stop) setupError = `the stage could not be set up: ${messageOf(caught)}`;
     }
-    if (!setupError && !controller.signal.aborted) {
-      // Services start first, all at once; a service that cannot start counts as a failed step.
-      const servicesToStart = services.filter((s) => !ended.has(s.number));
-      await Promise.all(
-        servicesToStart.map((service) =>
-          startStep(service).then((status) => {
-            if (status === 'detached') detached.add(service.number);
-            else if (status) ended.set(service.number, status);
-          }, fail),
-        ),
-      );
-      await runGraph(planSteps);
-    }
+    // Services are detached steps of the same graph: they start when their dependencies
+    // (the clone) have ended, and count as ended for their dependents once started.
+    if (!setupError && !controller.signal.aborted) await runGraph(everyStep);
   } catch (caught) {
     fail(caught);
   } finally {

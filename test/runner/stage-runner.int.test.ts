@@ -2,6 +2,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import Docker from 'dockerode';
 import type { BuildEvent } from '../../src/events/build-events.ts';
+import { compile } from '../../src/pipeline/compile.ts';
 import { PlanStage, type PlanStep } from '../../src/pipeline/plan.ts';
 import { posixScript } from '../../src/pipeline/script.ts';
 import { Trigger } from '../../src/pipeline/trigger.ts';
@@ -53,6 +54,17 @@ function stage(type: 'docker' | 'exec', steps: StepInput[], services: StepInput[
   });
 }
 
+/** The first pipeline of a `.drone.yml`, through the real compiler (a push to main). */
+function compiled(yaml: string): PlanStage {
+  const { plan, diagnostics } = compile(yaml, {
+    trigger: { event: 'push', ref: 'refs/heads/main', branch: 'main', commit: 'abc123' },
+    repo: { owner: 'acme', name: 'app', slug: 'acme/app' },
+    build: { number: 1, createdAt: new Date().toISOString() },
+  });
+  assert.ok(plan, diagnostics.map((d) => d.message).join('\n'));
+  return plan.stages[0];
+}
+
 type Run = {
   result: StageResult;
   reporter: MemoryReporter;
@@ -60,6 +72,7 @@ type Run = {
   seconds: number;
   log(step: string): string;
   status(step: string): string | undefined;
+  number(step: string): number;
   events: BuildEvent[];
 };
 
@@ -118,6 +131,7 @@ async function runPlan(
     seconds: (performance.now() - started) / 1000,
     log: (name) => reporter.logText(1, numberOf(name)),
     status,
+    number: numberOf,
     events,
   };
 }
@@ -137,14 +151,30 @@ async function leftovers(runId: string) {
 }
 
 // The failure paths: one pipeline for both engines, which must agree on statuses and logs.
-const failing = (type: 'docker' | 'exec') =>
-  stage(type, [
-    { name: 'lint', commands: ['echo lint', 'exit 1'], failure: 'ignore' },
-    { name: 'build', commands: ['echo build', 'exit 2'], dependsOn: ['lint'] },
-    { name: 'test', commands: ['echo test'], dependsOn: ['build'] },
-    { name: 'notify', commands: ['echo "notify $DRONE_STAGE_STATUS $DRONE_FAILED_STEPS"'], dependsOn: ['test'], runsOn: ['failure'] },
-    { name: 'deploy', commands: ['echo deploy'], dependsOn: ['notify'] },
-  ]);
+const failing = (type: 'docker' | 'exec') => {
+  const image = type === 'docker' ? `\n  image: ${IMAGE}\n  pull: never` : '';
+  return compiled(`
+kind: pipeline
+type: ${type}
+name: failing
+clone:
+  disable: true
+steps:
+- name: lint${image}
+  failure: ignore
+  commands: [echo lint, exit 1]
+- name: build${image}
+  commands: [echo build, exit 2]
+- name: test${image}
+  commands: [echo test]
+- name: notify${image}
+  commands: ['echo "notify $DRONE_STAGE_STATUS $DRONE_FAILED_STEPS"']
+  when:
+    status: [failure]
+- name: deploy${image}
+  commands: [echo deploy]
+`);
+};
 
 const sleeper = (type: 'docker' | 'exec') =>
   stage(type, [
@@ -163,25 +193,39 @@ describe('stage runner on the docker engine', () => {
   });
 
   it('runs a service, two parallel steps and one that needs both and reaches the service by name', async () => {
-    const lines = (name: string) => `for i in $(seq 1 40); do echo ${name}-$i; done`;
-    const planStage = stage(
-      'docker',
-      [
-        { name: 'a', commands: [lines('a'), 'sleep 1'] },
-        { name: 'b', commands: [lines('b'), 'sleep 1'] },
-        {
-          name: 'c',
-          dependsOn: ['a', 'b'],
-          commands: ['for i in $(seq 1 50); do wget -q -O- http://web/ && exit 0; sleep 0.2; done; exit 1'],
-        },
-      ],
-      [{ name: 'web', commands: ['mkdir -p /www', 'echo hello-from-web > /www/index.html', 'httpd -f -p 80 -h /www'] }],
-    );
-    const { result, events, log, status, run } = await runPlan(engine, planStage);
+    const planStage = compiled(`
+kind: pipeline
+type: docker
+name: default
+clone:
+  disable: true
+services:
+- name: web
+  image: ${IMAGE}
+  pull: never
+  commands: [mkdir -p /www, echo hello-from-web > /www/index.html, httpd -f -p 80 -h /www]
+steps:
+- name: a
+  image: ${IMAGE}
+  pull: never
+  commands: ['for i in $(seq 1 40); do echo a-$i; done', sleep 1]
+  depends_on: []
+- name: b
+  image: ${IMAGE}
+  pull: never
+  commands: ['for i in $(seq 1 40); do echo b-$i; done', sleep 1]
+  depends_on: []
+- name: c
+  image: ${IMAGE}
+  pull: never
+  commands: ['for i in $(seq 1 50); do wget -q -O- http://web/ && exit 0; sleep 0.2; done; exit 1']
+  depends_on: [a, b]
+`);
+    const { result, events, log, status, run, number } = await runPlan(engine, planStage);
     assert.equal(result.status, 'success', result.error);
     assert.deepEqual(['web', 'a', 'b', 'c'].map(status), ['success', 'success', 'success', 'success']);
     // a and b overlap; c starts after both ended.
-    const [web, a, b, c] = [1, 2, 3, 4];
+    const [web, a, b, c] = ['web', 'a', 'b', 'c'].map(number);
     assert.ok(indexOf(events, 'StepStarted', web) < indexOf(events, 'StepStarted', a));
     assert.ok(indexOf(events, 'StepStarted', b) < indexOf(events, 'StepFinished', a), 'b started before a finished');
     assert.ok(indexOf(events, 'StepStarted', a) < indexOf(events, 'StepFinished', b), 'a started before b finished');
