@@ -11,7 +11,7 @@ import type { StagePlacement } from './stage-plan.ts';
 import { substitute } from './substitute.ts';
 import { CompileContext } from './trigger.ts';
 import type { CompileContextInput } from './trigger.ts';
-import { validateDocument } from './validate.ts';
+import { declaredPipelineName, validateDocument } from './validate.ts';
 import type { ValidDocument, ValidPipeline } from './validate.ts';
 import { formatPath } from './wording.ts';
 
@@ -55,14 +55,19 @@ export function compile(text: string, context: CompileContextInput, options: Com
 
   const { documents, findings } = parseFile(substituted.text);
   const valid: ValidDocument[] = [];
+  const invalidPipelines = new Set<string>();
   for (const doc of documents) {
     const result = validateDocument(doc);
     findings.push(...result.findings);
     if (result.document) valid.push(result.document);
+    else {
+      const name = declaredPipelineName(doc);
+      if (name !== undefined) invalidPipelines.add(name);
+    }
   }
   const pipelines = valid.filter((document): document is ValidPipeline => document.kind === 'pipeline');
   for (const pipeline of pipelines) findings.push(...lintPipeline(pipeline, ctx.repo.trusted));
-  findings.push(...lintManifest(pipelines));
+  findings.push(...lintManifest(pipelines, invalidPipelines));
   const { externalSecrets, signature } = otherDocuments(valid, findings);
   if (pipelines.length === 0 && !hasErrors(findings)) findings.push(finding('error', start, 'the file has no pipeline (a document with kind: pipeline)'));
   if (hasErrors(findings)) return { diagnostics: withFile(findings) };

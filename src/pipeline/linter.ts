@@ -175,8 +175,10 @@ export function pipelineName(pipeline: ValidPipeline): string {
 /**
  * Rules across the pipelines of a file (drone-yaml `linter/config.go` and drone/drone
  * `trigger.go`): unique names, `depends_on` naming another pipeline of the file, no cycle.
+ * `invalid`: names of pipeline documents that failed validation (already reported), which
+ * a dependency may still name.
  */
-export function lintManifest(pipelines: readonly ValidPipeline[]): Finding[] {
+export function lintManifest(pipelines: readonly ValidPipeline[], invalid: ReadonlySet<string> = new Set()): Finding[] {
   const out: Finding[] = [];
   const byName = new Map<string, ValidPipeline>();
   const order = new Map<ValidPipeline, number>();
@@ -196,8 +198,9 @@ export function lintManifest(pipelines: readonly ValidPipeline[]): Finding[] {
       const at = pipeline.doc.at(['depends_on', i]);
       const target = byName.get(dep);
       if (dep === name) out.push(finding('error', at, `depends_on[${i}]: a pipeline cannot depend on itself`));
-      else if (!target) out.push(finding('error', at, `depends_on[${i}]: no pipeline named '${dep}' in this file`));
-      else if ((order.get(target) ?? 0) > (order.get(pipeline) ?? 0)) {
+      else if (!target) {
+        if (!invalid.has(dep)) out.push(finding('error', at, `depends_on[${i}]: no pipeline named '${dep}' in this file`));
+      } else if ((order.get(target) ?? 0) > (order.get(pipeline) ?? 0)) {
         out.push(finding('warning', at, `depends_on[${i}]: '${dep}' is declared after this pipeline; runlog follows it, Drone refuses the file`));
       }
     });

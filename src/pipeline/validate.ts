@@ -70,6 +70,19 @@ export function validateDocument(doc: YamlDocument): { document?: ValidDocument;
   }
 }
 
+/**
+ * The name a pipeline document declares, read from the raw value: known even when the
+ * document is invalid, so pipelines that depend on it are not told it does not exist.
+ */
+export function declaredPipelineName(doc: YamlDocument): string | undefined {
+  const value = doc.value;
+  if (typeof value !== 'object' || value === null || Array.isArray(value) || value instanceof Lit) return undefined;
+  const fields = value as Record<string, unknown>;
+  const kind = text(fields.kind);
+  if (kind !== undefined && kind !== '' && kind !== 'pipeline') return undefined;
+  return text(fields.name) || 'default';
+}
+
 function validatePipeline(doc: YamlDocument, fields: Record<string, unknown>): { document?: ValidDocument; findings: Finding[] } {
   const type = text(fields.type) ?? '';
   switch (type) {

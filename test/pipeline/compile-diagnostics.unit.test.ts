@@ -100,6 +100,11 @@ const cases: Case[] = [
   { name: 'duplicate pipeline names', yaml: 'kind: pipeline\nname: a\nsteps: [{name: s, image: x}]\n---\nkind: pipeline\nname: a\nsteps: [{name: s, image: x}]\n', want: ["6:7: error: pipeline name 'a' is already used by the pipeline at line 1"] },
   { name: 'two unnamed pipelines', yaml: 'kind: pipeline\nsteps: [{name: s, image: x}]\n---\nkind: pipeline\nsteps: [{name: s, image: x}]\n', want: ["4:1: error: pipeline name 'default' is already used by the pipeline at line 1 (a pipeline without a name is called default)"] },
   { name: 'an unknown pipeline dependency', yaml: 'kind: pipeline\nname: a\ndepends_on: [tset]\nsteps: [{name: s, image: x}]\n', want: ["3:14: error: depends_on[0]: no pipeline named 'tset' in this file"] },
+  {
+    name: 'a dependency on an invalid pipeline is not also called unknown',
+    yaml: 'kind: pipeline\nname: build\nsteps: [{name: s}]\n---\nkind: pipeline\nname: deploy\ndepends_on: [build]\nsteps: [{name: s, image: x}]\n',
+    want: ['3:9: error: steps[0].image: required for type docker'],
+  },
   { name: 'a pipeline depending on itself', yaml: 'kind: pipeline\nname: a\ndepends_on: [a]\nsteps: [{name: s, image: x}]\n', want: ['3:14: error: depends_on[0]: a pipeline cannot depend on itself'] },
   {
     name: 'a cycle between pipelines',
