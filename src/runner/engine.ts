@@ -17,7 +17,7 @@ export type Engine = {
   readonly kind: 'docker' | 'exec';
   setup(stage: StageRun, signal: AbortSignal): Promise<void>;
   /**
-   * Runs one step. The clone step (`kind: 'clone'`) fetches `stage.clone` into the workspace.
+   * Runs one step. The clone step (`kind: 'clone'`) fetches `StageRun.clone` into the workspace.
    * A detached step (`kind: 'service'` or `detach: true`) resolves as soon as it has started,
    * with `exitCode: 0` and `ended`: it keeps running, and writing to `output`, until it ends
    * by itself, `signal` aborts, or `destroy` stops it (then `ended` resolves `killed: true`).
@@ -77,6 +77,7 @@ export type CloneSource = {
 /** A step ready to run: secrets already resolved into `env`. */
 export type StepRun = {
   step: PlanStep;
+  /** Laid over the plan's plain `environment` values (engines merge the two): resolved secrets, and anything the runner adds. */
   env: Record<string, string>;
 };
 
