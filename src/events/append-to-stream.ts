@@ -1,4 +1,6 @@
-// Appending to a stream inside a transaction: the one place that writes the events table.
+// Appending to a stream: the one place that writes the events table. Two ways in: inside a
+// caller's transaction (appendToStream, under a per-stream lock) and in a statement of its own
+// (append-alone.ts, for EventStore.append); both build and insert rows with what is here.
 import { sql } from 'drizzle-orm';
 import type { Executor } from './database.ts';
 import { sqlStateOf } from './database.ts';
@@ -37,7 +39,7 @@ const lockStream = preparedStatement(
  * Appends `newEvents` to `streamId` within `tx`, which must not have written anything yet.
  * For callers that commit other writes with the append (inline projections); they commit
  * themselves, so no NOTIFY is sent — followers find the events by polling. Everyone else uses
- * `EventStore.append`, which runs this in a transaction of its own.
+ * `EventStore.append`, which needs no transaction of the caller's (see append-alone.ts).
  */
 export async function appendToStream(
   tx: Executor,
@@ -69,8 +71,8 @@ export async function appendLocked(
   // the real one (READ COMMITTED: a new statement sees what the previous lock holder
   // committed). Taking the lock writes nothing, so no xid is assigned yet: the xid comes with
   // the insert, after the previous writer of this stream committed — so xid order is version
-  // order within a stream. The insert below checks the head again all the same, and the
-  // unique key stays the guard of last resort.
+  // order within a stream. Appends through EventStore.append do not take the lock; the insert
+  // below checks the head again and the unique key settles a race with them.
   await lockStream.run(tx, { streamId });
   const { head, intact } = await readHeadEvent(tx, streamId);
   if (expectedVersion !== 'any' && expectedVersion !== head.streamVersion) {
@@ -84,8 +86,8 @@ export async function appendLocked(
   try {
     inserted = await insertAfterHead(tx, streamId, head, chained);
   } catch (error) {
-    // Only reachable by a writer that bypassed the stream lock; the stream is now at least one
-    // further than the head read above.
+    // A writer without the lock (EventStore.append) took the next version first; the stream
+    // is now at least one further than the head read above.
     if (sqlStateOf(error) === '23505') throw new StreamVersionConflict(streamId, expectedVersion, head.streamVersion + 1);
     throw error;
   }

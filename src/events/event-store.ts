@@ -97,12 +97,19 @@ export interface FollowOptions {
  * Database ends it. Nothing to start or stop except `follow`, which runs until its signal aborts.
  *
  * Concurrency: any number of callers, processes and server replicas may append at once.
- * Appends to one stream are serialised (a transaction-scoped advisory lock per stream), so each
- * version is written exactly once and the hash chain never forks; a caller whose expected
- * version is stale gets a StreamVersionConflict and must re-read the stream and re-decide —
- * never retry the same events blindly. Appends to different streams do not wait for each
- * other. An append must be the first write of its transaction (AppendNotFirstWrite otherwise):
- * that keeps each stream's versions in the order readers see (see follow.ts).
+ * Each version of a stream is written exactly once (the (stream_id, stream_version) unique
+ * key, checked by every append's INSERT along with the head it chains onto), so the hash
+ * chain never forks; a caller whose expected version is stale gets a StreamVersionConflict and
+ * must re-read the stream and re-decide — never retry the same events blindly. With an
+ * expected version, `append` is one autocommit statement (append-alone.ts): one round trip
+ * when the store knows the stream's head (it remembers the heads of recent readStream,
+ * headOf and append calls), two when it must read it first. `'any'` takes a per-stream
+ * advisory lock instead and starts over when a lock-free append takes its version, so it does
+ * not conflict. Appends to different streams do not wait for
+ * each other. An append must be the first write of its transaction (AppendNotFirstWrite
+ * otherwise): that keeps each stream's versions in the order readers see (see follow.ts).
+ * An append refuses to chain onto a last event that no longer matches its hash
+ * (StreamHeadEdited, stream-head.ts).
  *
  * Ordering: `readStream` is version order. `readAll`, `readAllBatches` and `follow` are commit
  * order made safe: they return only events whose transaction is older than every transaction

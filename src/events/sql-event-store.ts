@@ -2,13 +2,15 @@
 // for the contract, database.ts for what differs between the two).
 import { and, asc, desc, eq, gte, inArray, lte, max, sql } from 'drizzle-orm';
 import type { SQL } from 'drizzle-orm';
-import { appendToStream } from './append-to-stream.ts';
+import { appendAlone } from './append-alone.ts';
 import type { Checkpoint } from './checkpoint.ts';
 import { checkpointOf } from './checkpoint.ts';
 import type { Database } from './database.ts';
 import { events } from './event-table.ts';
 import type { EventStore, ReadAllBatchesOptions, StoredEvent } from './event-store.ts';
 import { follow } from './follow.ts';
+import { eventHash } from './hash-chain.ts';
+import { createHeadCache } from './head-cache.ts';
 import { readHeadEvent } from './stream-head.ts';
 
 /** The channel appends NOTIFY after commit: a hint to look again, carrying nothing. */
@@ -39,6 +41,9 @@ const MAX_VERSION = 2 ** 31 - 1;
 
 export function createEventStore(database: Database): EventStore {
   const notifyAppended = coalescedNotifier(database);
+  // Per store, not per process: what one store knows is only a hint to its own appends,
+  // which check it in their INSERT (append-alone.ts).
+  const heads = createHeadCache();
 
   // Prepared once: the postgres driver then reads a stream in one round trip instead of two
   // (see prepared-statement.ts). Absent bounds are the widest ones, which match every event.
@@ -92,7 +97,7 @@ export function createEventStore(database: Database): EventStore {
 
   return {
     async append(streamId, expectedVersion, newEvents, metadata) {
-      const result = await database.transaction((tx) => appendToStream(tx, streamId, expectedVersion, newEvents, metadata));
+      const result = await appendAlone(database, heads, streamId, expectedVersion, newEvents, metadata);
       // After commit and in a statement of its own: NOTIFY inside the append's transaction
       // would take the global notify lock at commit and serialise every append.
       if (result.globalPositions.length > 0) notifyAppended();
@@ -101,7 +106,14 @@ export function createEventStore(database: Database): EventStore {
 
     async readStream(streamId, options = {}) {
       const { fromVersion, toVersion } = options;
-      return (await streamQuery.execute({ streamId, fromVersion: fromVersion ?? 1, toVersion: toVersion ?? MAX_VERSION })) as StoredEvent[];
+      const rows = (await streamQuery.execute({ streamId, fromVersion: fromVersion ?? 1, toVersion: toVersion ?? MAX_VERSION })) as StoredEvent[];
+      // Read to the end, the last event is the head: remember it for the append that usually
+      // follows, if it still matches its hash (an edited head is never chained onto).
+      const last = rows[rows.length - 1];
+      if (toVersion === undefined && last !== undefined && eventHash(last.prevHash, last) === last.hash) {
+        heads.remember(streamId, { streamVersion: last.streamVersion, hash: last.hash });
+      }
+      return rows;
     },
 
     readAll,
@@ -118,7 +130,11 @@ export function createEventStore(database: Database): EventStore {
       }
     },
 
-    headOf: async (streamId) => (await readHeadEvent(database, streamId)).head,
+    async headOf(streamId) {
+      const { head, intact } = await readHeadEvent(database, streamId);
+      if (intact) heads.remember(streamId, head);
+      return head;
+    },
 
     async lastCheckpoint() {
       const [last] = await database.db

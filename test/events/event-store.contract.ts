@@ -421,6 +421,54 @@ export function eventStoreContract(open: OpenDatabase): void {
       assert.deepEqual(summary(seen), ['a@3:A3', 'b@2:B2']);
     }));
 
+  // EventStore.append chains onto the head it remembers (from readStream, headOf and its own
+  // appends) and checks in its INSERT that the stream still ends there; the tests below are
+  // the ways that memory can be wrong.
+
+  it('a store whose remembered head is stale (another store appended) conflicts, then appends on the real head', () =>
+    withStore(open, async (store, database) => {
+      const other = createEventStore(database);
+      await store.append('s', 0, [event('A'), event('B')]);
+      await other.append('s', 2, [event('C')]);
+
+      // Given a store that still takes version 2 for the head, when it appends after version 2
+      await assert.rejects(store.append('s', 2, [event('X')]), (error: unknown) => {
+        assert.ok(error instanceof StreamVersionConflict);
+        assert.equal(error.expected, 2);
+        assert.equal(error.actual, 3);
+        return true;
+      });
+      // Then nothing was written, and re-reading and deciding again works
+      const reread = await store.readStream('s');
+      assert.deepEqual(summary(reread), ['s@1:A', 's@2:B', 's@3:C']);
+      assert.equal((await store.append('s', 3, [event('D')])).streamVersion, 4);
+
+      // And a version learned elsewhere, past what this store remembers, is read and used
+      const elsewhere = await other.append('s', 4, [event('E')]);
+      assert.equal((await store.append('s', elsewhere.streamVersion, [event('F')])).streamVersion, 6);
+      await assert.rejects(other.append('s', 5, [event('Y')]), { name: 'StreamVersionConflict', expected: 5, actual: 6 });
+
+      const stream = await store.readStream('s');
+      assert.deepEqual(summary(stream), ['s@1:A', 's@2:B', 's@3:C', 's@4:D', 's@5:E', 's@6:F']);
+      assert.equal(verifyChain(stream).ok, true);
+    }));
+
+  it('chains onto what is stored when a remembered head has the same version but another hash (the log was restored)', () =>
+    withStore(open, async (store, database) => {
+      // Given a store that wrote version 1 and remembers its hash
+      await store.append('s', 0, [event('A', { n: 1 })]);
+      // When the stream is replaced behind it by another version 1 (a restore, a rebuilt test database)
+      await database.query(sql`delete from events where stream_id = 's'`);
+      await createEventStore(database).append('s', 0, [event('A', { n: 2 })]);
+
+      // Then its append after version 1 links to the stored event, not to the one it remembered
+      assert.equal((await store.append('s', 1, [event('B')])).streamVersion, 2);
+      const stream = await store.readStream('s');
+      assert.deepEqual(stream[0]!.data, { n: 2 });
+      assert.equal(stream[1]!.prevHash, stream[0]!.hash);
+      assert.equal(verifyChain(stream).ok, true);
+    }));
+
   it('refuses to chain onto a last event that no longer matches its hash, and writes nothing', () =>
     withStore(open, async (store, database) => {
       await store.append('hash-edited', 0, [event('A'), event('B')]);
@@ -452,14 +500,33 @@ export function eventStoreContract(open: OpenDatabase): void {
       assert.equal((await fresh.headOf('hash-edited')).hash, 'e'.repeat(64));
       assert.equal((await fresh.append('hash-edited', 2, [])).streamVersion, 2);
 
-      assert.equal((await store.readStream('hash-edited')).length, 2);
-      assert.equal((await store.readStream('data-edited')).length, 2);
+      for (const streamId of ['hash-edited', 'data-edited']) {
+        const stream = await store.readStream(streamId);
+        assert.equal(stream.length, 2);
+        assert.deepEqual(
+          verifyChain(stream).problems.map((p) => [p.kind, p.streamVersion]),
+          [['edited', 2]],
+        );
+      }
+    }));
+
+  it('a store that wrote the head itself chains onto the hash it computed, so an edit of that event stays visible to verifyChain', () =>
+    withStore(open, async (store, database) => {
+      // Given a store that appended version 2 and remembers its hash
+      await store.append('s', 0, [event('A', { n: 1 }), event('B', { n: 2 })]);
+      const [, written] = await store.readStream('s');
+      // When the event's data is edited and its hash left alone
+      await database.query(sql`update events set data = '{"n": 99}' where stream_id = 's' and stream_version = 2`);
+
+      // Then the next event links to the hash version 2 was written with, which the stream still
+      // holds, and verification reports the edit where it happened (a store that must read the
+      // head first refuses instead, as above)
+      assert.equal((await store.append('s', 2, [event('C')])).streamVersion, 3);
+      const stream = await store.readStream('s');
+      assert.equal(stream[2]!.prevHash, written!.hash);
       assert.deepEqual(
-        verifyChain(await store.readAll(null, 100)).problems.map((p) => [p.kind, p.streamId, p.streamVersion]),
-        [
-          ['edited', 'hash-edited', 2],
-          ['edited', 'data-edited', 2],
-        ],
+        verifyChain(stream).problems.map((p) => [p.kind, p.streamVersion]),
+        [['edited', 2]],
       );
     }));
 }

@@ -83,6 +83,105 @@ describe('EventStore on Postgres', () => {
       },
     ));
 
+  it("writers through two stores, with expected versions and 'any', lock-free and locked: every version once, xid order is version order", () =>
+    withStore(
+      () => openFresh({ max: 25 }),
+      async (store, database) => {
+        // Two stores on one database remember heads separately, so each is often stale about
+        // what the other wrote; 'any' takes the stream lock, the others do not.
+        const stores = [store, createEventStore(database)];
+        const decided = 60;
+        const blind = 20;
+        const writer = async (id: number) => {
+          const own = stores[id % 2]!;
+          for (;;) {
+            const stream = await own.readStream('build-mixed');
+            try {
+              await own.append('build-mixed', stream.length, [event('Decided', { id, after: stream.length })]);
+              return;
+            } catch (error) {
+              if (!(error instanceof StreamVersionConflict)) throw error;
+            }
+          }
+        };
+        await Promise.all([
+          ...Array.from({ length: decided }, (_, id) => writer(id)),
+          ...Array.from({ length: blind }, (_, id) => stores[id % 2]!.append('build-mixed', 'any', [event('Blind', { id })])),
+        ]);
+
+        const stream = await store.readStream('build-mixed');
+        assert.deepEqual(
+          stream.map((e) => e.streamVersion),
+          Array.from({ length: decided + blind }, (_, i) => i + 1),
+          'every version exactly once',
+        );
+        assert.equal(stream.filter((e) => e.type === 'Decided').length, decided);
+        assert.equal(stream.filter((e) => e.type === 'Blind').length, blind);
+        for (const e of stream) if (e.type === 'Decided') assert.equal((e.data as { after: number }).after, e.streamVersion - 1);
+        assert.equal(verifyChain(stream).ok, true);
+        // Readers order by transaction id (readAll, follow): within a stream it must follow the versions
+        for (let i = 1; i < stream.length; i += 1) {
+          assert.ok(BigInt(stream[i]!.transactionId) > BigInt(stream[i - 1]!.transactionId), `xid of version ${i + 1} is after version ${i}'s`);
+        }
+      },
+    ));
+
+  it('an append without the lock waits for a locked append of the same version still open, then conflicts or writes', () =>
+    withStore(openFresh, async (store, database) => {
+      const holdOpen = (streamId: string, outcome: 'commit' | 'rollback') => {
+        let release!: () => void;
+        const held = new Promise<void>((resolve) => (release = resolve));
+        let appended!: (result: AppendResult) => void;
+        const slowAppended = new Promise<AppendResult>((resolve) => (appended = resolve));
+        const done = database
+          .transaction(async (tx) => {
+            appended(await appendToStream(tx, streamId, 0, [event('Slow')]));
+            await held;
+            if (outcome === 'rollback') throw new Error('rolled back');
+          })
+          .catch((error: unknown) => {
+            if (outcome === 'commit') throw error;
+          });
+        return { slowAppended, release, done };
+      };
+
+      // Given a transaction that appended version 1 and is still open
+      const committing = holdOpen('build-a', 'commit');
+      const slow = await committing.slowAppended;
+      // When another store appends version 1 to the same stream without the lock
+      let settled = false;
+      const racing = store.append('build-a', 0, [event('Fast')]).finally(() => (settled = true));
+      racing.catch(() => {});
+      // Then it waits on the unique key instead of writing a second version 1...
+      await sleep(300);
+      assert.equal(settled, false);
+      // ...and conflicts once the first commits
+      committing.release();
+      await committing.done;
+      await assert.rejects(racing, { name: 'StreamVersionConflict', expected: 0, actual: 1 });
+      // And the next append gets a later transaction id than the one it follows
+      const next = await store.append('build-a', 1, [event('Next')]);
+      assert.ok(BigInt(next.transactionId) > BigInt(slow.transactionId));
+      assert.deepEqual(
+        (await store.readStream('build-a')).map((e) => e.type),
+        ['Slow', 'Next'],
+      );
+
+      // When the open transaction rolls back instead, the waiting append writes version 1
+      const rollingBack = holdOpen('build-b', 'rollback');
+      await rollingBack.slowAppended;
+      const waiting = store.append('build-b', 0, [event('Fast')]);
+      await sleep(100);
+      rollingBack.release();
+      await rollingBack.done;
+      assert.equal((await waiting).streamVersion, 1);
+      assert.deepEqual(
+        (await store.readStream('build-b')).map((e) => e.type),
+        ['Fast'],
+      );
+      assert.equal(verifyChain([...(await store.readStream('build-a')), ...(await store.readStream('build-b'))]).ok, true);
+    }));
+
   it('a late commit is never skipped: readers wait for it, then get both in commit-safe order', () =>
     withStore(openFresh, async (store, database) => {
       // Given a transaction that appended (its first write) and is still open
