@@ -63,6 +63,9 @@ const PUBLISH_ATTEMPTS = 3;
 
 const nanos = (ms: number) => Math.round(ms * 1_000_000);
 
+/** The reason every ended wait is aborted with: one shared value, since abort() without one builds a DOMException (and its stack) per call on the hot path. */
+const WAIT_OVER = new Error('the wait is over');
+
 export async function createJetStreamQueue(options: JetStreamQueueOptions): Promise<StageQueue> {
   const stream = options.stream ?? 'RUNLOG_STAGES';
   const prefix = options.subjectPrefix ?? 'runlog.stages';
@@ -247,7 +250,7 @@ function queueOn(nc: NatsConnection, jsm: JetStreamManager, settings: Settings):
         const wait = new AbortController();
         const settle = (result: Delivery | null): boolean => {
           if (wait.signal.aborted) return false;
-          wait.abort();
+          wait.abort(WAIT_OVER);
           signal.removeEventListener('abort', onAbort);
           closing.signal.removeEventListener('abort', onAbort);
           resolve(result);

@@ -295,7 +295,7 @@ export function stageQueueContract(open: OpenBackend, ackWaitMs: number): void {
       const abortedAt = performance.now();
       controller.abort();
       assert.equal(await waiting, null);
-      assert.ok(performance.now() - abortedAt < 100, `resolved ${Math.round(performance.now() - abortedAt)} ms after abort`);
+      assert.ok(performance.now() - abortedAt < 250, `resolved ${Math.round(performance.now() - abortedAt)} ms after abort`);
       assert.ok(performance.now() - started < 1000);
 
       // An offer published right after goes to the next waiter at once, not after the ack wait
