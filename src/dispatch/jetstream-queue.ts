@@ -293,7 +293,8 @@ function queueOn(nc: NatsConnection, jsm: JetStreamManager, settings: Settings):
       const body = JSON.stringify(offer);
       // A publish sent while the client reconnects, or just before the server's JetStream
       // is back, can go unanswered. Sending it again is safe (same message id, so at most
-      // one is stored; the second answers duplicate); a refusal by the stream is final.
+      // one is stored), though a retry whose first attempt was stored after all answers
+      // duplicate: either way the offer is queued once. A refusal by the stream is final.
       for (let attempt = 1; ; attempt++) {
         try {
           const ack = await js.publish(subject, body, { msgID: messageId(offer), expect: { streamName: stream }, timeout: publishTimeoutMs, retries: 3 });
