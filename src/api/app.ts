@@ -5,6 +5,7 @@ import type { Checkpoint, EventStore } from '../events/event-store.ts';
 import type { SystemInfo } from '../pipeline/trigger.ts';
 import { authenticate, type Caller } from './auth.ts';
 import { registerBuildRoutes } from './build-routes.ts';
+import { registerHistoryRoutes } from './history-routes.ts';
 import { ApiError, errorResponse } from './errors.ts';
 import { registerRepoRoutes } from './repo-routes.ts';
 
@@ -35,6 +36,7 @@ export function createApp(deps: AppDeps): App {
 
   app.use('/api/*', authenticate(deps.adminToken));
   registerRepoRoutes(app, deps);
+  registerHistoryRoutes(app, deps); // before the build routes: `?at=` answers GET .../builds/{number} first
   registerBuildRoutes(app, deps);
   return app;
 }

@@ -7,13 +7,12 @@ import { BuildBody, parseBody, positiveInt, slugParts } from './bodies.ts';
 import { buildJson, stageJson } from './drone-json.ts';
 import { ApiError, notFound } from './errors.ts';
 import { findBuild, findRepo, listBuilds, stagesWithSteps } from './read-views.ts';
-import { buildStreamId } from '../events/build-events.ts';
 import { readStepLog, type StoredChunk } from '../logs/log-store.ts';
 
 /** Query keys of `POST .../builds` that are not build parameters. */
 const RESERVED_QUERY = new Set(['branch', 'commit', 'access_token']);
 
-/** Drone's build paths, plus the build's own history (`/events`), which Drone cannot give. */
+/** Drone's build paths (the build's own history is in history-routes.ts). */
 export function registerBuildRoutes(app: App, deps: AppDeps) {
   const clock = deps.now ?? (() => new Date());
 
@@ -79,25 +78,6 @@ export function registerBuildRoutes(app: App, deps: AppDeps) {
     requireReader(c.get('caller'), repo.visibility);
     const build = await buildFor(repo.id, positiveInt(c.req.param('number'), 'number'), repo.slug);
     return c.json(await fullBuild(build));
-  });
-
-  app.get('/api/repos/:owner/:name/builds/:number/events', async (c) => {
-    const repo = await repoFor(c.req.param('owner'), c.req.param('name'));
-    requireReader(c.get('caller'), repo.visibility);
-    const build = await buildFor(repo.id, positiveInt(c.req.param('number'), 'number'), repo.slug);
-    const events = await deps.store.readStream(buildStreamId(build.id));
-    return c.json(
-      events.map((event) => ({
-        position: event.globalPosition,
-        version: event.streamVersion,
-        type: event.type,
-        data: event.data,
-        metadata: event.metadata,
-        recorded_at: event.recordedAt.toISOString(),
-        prev_hash: event.prevHash,
-        hash: event.hash,
-      })),
-    );
   });
 
   // Drone's log format: one entry per line, `pos` its number, `time` seconds since the step's first output.
