@@ -1,0 +1,61 @@
+import { randomUUID } from 'node:crypto';
+import { eq } from 'drizzle-orm';
+import { isBuild } from '../events/build-state.ts';
+import type { Database } from '../events/database.ts';
+import { IllegalCommand } from '../events/decider-errors.ts';
+import type { EventStore } from '../events/event-store.ts';
+import { repos } from '../projections/tables.ts';
+import type { StageRun } from '../runner/engine.ts';
+import { handleBuildCommand } from '../server/command-handler.ts';
+import { recordLease } from '../server/leases.ts';
+import type { ClaimBody } from './protocol.ts';
+
+/** What a claim answers: everything `ClaimedStage` holds but the reporter, which the runner builds around it. */
+export type ClaimAnswer = {
+  leaseToken: string;
+  attempt: number;
+  /** Heartbeat at least every third of this. */
+  leaseTtlSeconds: number;
+  secrets: Record<string, string>;
+  limits: { timeoutMinutes: number };
+  run: StageRun;
+};
+
+/**
+ * Records `ClaimStage` (the decider refuses a second claim while one is live, and a stale
+ * attempt) and then the lease. Between the two a crash leaves a claim with no lease row;
+ * the claim then holds until an admin acts — rare, and never two runners on one stage.
+ * Answers the same data `runlog serve`'s in-process claim gives its runner.
+ */
+export async function claimStage(deps: { database: Database; store: EventStore; leaseTtlSeconds: number; now?: () => Date }, body: ClaimBody): Promise<ClaimAnswer> {
+  const { database, store } = deps;
+  const leaseToken = randomUUID();
+  const at = (deps.now?.() ?? new Date()).toISOString();
+  const { state } = await handleBuildCommand(
+    store,
+    body.buildId,
+    { type: 'ClaimStage', data: { stage: body.stage, attempt: body.attempt, runner: body.runner, leaseToken, at } },
+    { runnerId: body.runner.id },
+  );
+  const stage = isBuild(state) ? state.plan?.stages.find((s) => s.number === body.stage) : undefined;
+  if (!isBuild(state) || !stage) throw new IllegalCommand('unknown_stage', `stage ${body.stage} of build ${body.buildId} is not in its plan`);
+  await recordLease(database, { buildId: body.buildId, stage: body.stage, attempt: body.attempt, leaseToken, runnerId: body.runner.id }, deps.leaseTtlSeconds);
+  const [repo] = await database.db.select().from(repos).where(eq(repos.id, state.repoId)).limit(1);
+  return {
+    leaseToken,
+    attempt: body.attempt,
+    leaseTtlSeconds: deps.leaseTtlSeconds,
+    // Secrets reach runners once the secret store lands; until then a stage sees none.
+    secrets: {},
+    limits: { timeoutMinutes: repo?.timeout ?? 60 },
+    run: {
+      buildId: state.buildId,
+      repo: state.repo,
+      buildNumber: state.number,
+      stage,
+      runId: `${state.buildId.slice(0, 8)}-${stage.number}-${body.attempt}`,
+      trusted: repo?.trusted ?? false,
+      clone: { url: repo?.cloneUrl ?? '', commit: state.trigger.commit, ref: state.trigger.ref, depth: stage.clone.depth },
+    },
+  };
+}

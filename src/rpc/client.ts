@@ -1,0 +1,78 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { IllegalCommand, type IllegalCommandCode } from '../events/decider-errors.ts';
+
+/** The server answered with an error that is not the decider's (a bad body, a wrong secret, a log gap). */
+export class RpcError extends Error {
+  override readonly name = 'RpcError';
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly code?: string,
+  ) {
+    super(message);
+  }
+}
+
+// The decider's refusals travel as `{ code, message }`; the runner needs them back as
+// IllegalCommand (a refused claim is termed, `stale_lease` stops the stage).
+const DECIDER_CODES = new Set<string>([
+  'build_not_found', 'build_exists', 'build_finished', 'build_not_blocked', 'build_blocked', 'cancel_requested',
+  'cancel_already_requested', 'unknown_command', 'unknown_stage', 'unknown_step', 'stage_not_pending',
+  'stage_already_claimed', 'stale_attempt', 'stage_not_claimed', 'stage_already_started', 'stage_not_running',
+  'stage_ended', 'stale_lease', 'step_not_pending', 'step_not_running', 'retry_not_allowed', 'resume_gap',
+  'deadline_not_reached', 'not_inactive',
+] satisfies IllegalCommandCode[]);
+
+export type RpcClient = {
+  get<T>(path: string, signal?: AbortSignal): Promise<T>;
+  post<T>(path: string, body: unknown, signal?: AbortSignal): Promise<T>;
+};
+
+/**
+ * The runner's side of the RPC: JSON over `fetch` with the shared secret. Network errors
+ * and 502/503/504 (a restarting server, a proxy) are retried with backoff for about
+ * `retryForMs`; answers are never retried. A command whose answer was lost may thus reach
+ * the server twice — the decider refuses the second, which the runner takes as the stage
+ * being out of its hands: safe, never a double transition.
+ */
+export function createRpcClient(options: { server: string; secret: string; retryForMs?: number; fetch?: typeof fetch }): RpcClient {
+  const base = `${options.server.replace(/\/+$/, '')}/rpc`;
+  const doFetch = options.fetch ?? fetch;
+  const retryForMs = options.retryForMs ?? 30_000;
+
+  async function call<T>(method: 'GET' | 'POST', path: string, body: unknown, signal?: AbortSignal): Promise<T> {
+    const started = Date.now();
+    for (let wait = 100; ; wait = Math.min(wait * 2, 2000)) {
+      let response: Response | undefined;
+      let failure: unknown;
+      try {
+        response = await doFetch(`${base}${path}`, {
+          method,
+          headers: { authorization: `Bearer ${options.secret}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+          body: body === undefined ? undefined : JSON.stringify(body),
+          signal,
+        });
+      } catch (error) {
+        if (signal?.aborted) throw error;
+        failure = error;
+      }
+      if (response && ![502, 503, 504].includes(response.status)) {
+        const text = await response.text();
+        const json = (text === '' ? {} : JSON.parse(text)) as { message?: string; code?: string };
+        if (response.ok) return json as T;
+        const message = json.message ?? `${method} ${path}: HTTP ${response.status}`;
+        if (json.code && DECIDER_CODES.has(json.code)) throw new IllegalCommand(json.code as IllegalCommandCode, message);
+        throw new RpcError(response.status, message, json.code);
+      }
+      if (Date.now() - started > retryForMs) {
+        throw failure instanceof Error ? new Error(`runner RPC ${method} ${path}: ${failure.message}`, { cause: failure }) : new RpcError(response?.status ?? 0, `runner RPC ${method} ${path}: HTTP ${response?.status}`);
+      }
+      await sleep(wait, undefined, { signal });
+    }
+  }
+
+  return {
+    get: (path, signal) => call('GET', path, undefined, signal),
+    post: (path, body, signal) => call('POST', path, body, signal),
+  };
+}
