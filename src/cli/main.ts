@@ -10,6 +10,13 @@ const commands: Record<string, { summary: string; load: () => Promise<{ run(args
   plan: { summary: 'show the plan a .drone.yml compiles to: runlog plan [file] --event push --branch main', load: () => import('./plan.ts') },
   exec: { summary: 'run a pipeline on this machine, like drone exec: runlog exec [file] --pipeline name', load: () => import('./exec.ts') },
   projections: { summary: 'projections rebuild [name]: truncate and replay the views', load: () => import('./projections.ts') },
+  events: { summary: "a build's history as a timeline: runlog events <owner/name> <build> [--json] [--follow]", load: () => import('./events.ts') },
+  replay: { summary: 'a build at any moment: runlog replay <owner/name> <build> --at <position|time> | --diff <a> <b>', load: () => import('./replay.ts') },
+  verify: { summary: 'prove the log intact and the views true to it: runlog verify [<owner/name> <build>]', load: () => import('./verify.ts') },
+  export: { summary: 'the log as NDJSON with a manifest: runlog export [--repo owner/name] [--since t] [--until t]', load: () => import('./export.ts') },
+  import: { summary: 'an export into an empty database, views rebuilt and verified: runlog import <file>', load: () => import('./import.ts') },
+  runner: { summary: 'run stages for a runlog server: runlog runner --server URL --nats URL --secret S [--labels k=v] [--capacity N]', load: () => import('./runner.ts') },
+  logs: { summary: 'retention: runlog logs prune --older-than 90d (the events keep each log\'s sha256)', load: () => import('./logs.ts') },
 };
 
 function usage(): string {
