@@ -15,6 +15,7 @@ const commands: Record<string, { summary: string; load: () => Promise<{ run(args
   verify: { summary: 'prove the log intact and the views true to it: runlog verify [<owner/name> <build>]', load: () => import('./verify.ts') },
   export: { summary: 'the log as NDJSON with a manifest: runlog export [--repo owner/name] [--since t] [--until t]', load: () => import('./export.ts') },
   import: { summary: 'an export into an empty database, views rebuilt and verified: runlog import <file>', load: () => import('./import.ts') },
+  runner: { summary: 'run stages for a runlog server: runlog runner --server URL --nats URL --secret S [--labels k=v] [--capacity N]', load: () => import('./runner.ts') },
   logs: { summary: 'retention: runlog logs prune --older-than 90d (the events keep each log\'s sha256)', load: () => import('./logs.ts') },
 };
 

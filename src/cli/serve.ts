@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { openPglite, openPostgres } from '../events/database.ts';
 import { ConfigError, dataDir, databaseTarget, portFrom } from '../server/config.ts';
+import { leaseTtlSeconds } from '../server/leases.ts';
 import { startServer } from '../server/runtime.ts';
 
 /** `runlog serve`: the embedded default (PGlite in ./.runlog, no external service). */
@@ -34,7 +35,7 @@ export async function serveCommand(args: string[], mode: 'serve' | 'server'): Pr
       adminToken: adminToken.token,
       port,
       publicHost: values.host ?? process.env.RUNLOG_HOST,
-      ...(mode === 'serve' ? embeddedRunnerFromEnv() : {}),
+      ...(mode === 'serve' ? embeddedRunnerFromEnv() : distributedFromEnv()),
     });
     const where = target.kind === 'postgres' ? 'postgres' : target.dir;
     process.stdout.write(
@@ -63,6 +64,19 @@ function embeddedRunnerFromEnv() {
   const capacity = Number(process.env.RUNLOG_CAPACITY || 2);
   if (!Number.isInteger(capacity) || capacity < 1 || capacity > 64) throw new ConfigError(`RUNLOG_CAPACITY must be a whole number from 1 to 64, got '${process.env.RUNLOG_CAPACITY}'`);
   return engine === 'none' ? {} : { embeddedRunner: { engine: engine as 'auto' | 'docker' | 'exec', capacity } };
+}
+
+/** `server` with RUNLOG_NATS_URL hands stages to `runlog runner`s over JetStream; they reach it with RUNLOG_RPC_SECRET. */
+function distributedFromEnv() {
+  const natsUrl = process.env.RUNLOG_NATS_URL;
+  if (!natsUrl) return {};
+  const rpcSecret = process.env.RUNLOG_RPC_SECRET ?? '';
+  if (rpcSecret.length < 16) throw new ConfigError('RUNLOG_NATS_URL is set, so runners need RUNLOG_RPC_SECRET: a random string of at least 16 characters');
+  try {
+    return { distributed: { natsUrl, rpcSecret, leaseTtlSeconds: leaseTtlSeconds() } };
+  } catch (error) {
+    throw new ConfigError((error as Error).message);
+  }
 }
 
 /**

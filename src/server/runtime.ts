@@ -4,10 +4,13 @@ import { createEventStore } from '../events/sql-event-store.ts';
 import { projections } from '../projections/index.ts';
 import { startProjector } from '../projections/projector.ts';
 import { runDispatcher } from '../dispatch/dispatcher.ts';
+import { createJetStreamQueue } from '../dispatch/jetstream-queue.ts';
 import { createMemoryQueue } from '../dispatch/memory-queue.ts';
+import { createRpcApp } from '../rpc/routes.ts';
 import { pickEngine, type EngineChoice } from '../runner/pick-engine.ts';
 import { runEmbeddedRunner } from './embedded-runner.ts';
 import { listen } from './listen.ts';
+import { runReaper } from './reaper.ts';
 
 export const VERSION = '0.1.0';
 
@@ -21,6 +24,8 @@ export type ServerOptions = {
   log?: (message: string) => void;
   /** `runlog serve`'s built-in runner, fed by the in-process queue; absent: no runner in this process. */
   embeddedRunner?: { engine: EngineChoice; capacity: number; name?: string };
+  /** `runlog server` with RUNLOG_NATS_URL: dispatch on JetStream to `runlog runner`s, their RPC under /rpc, and the reaper. */
+  distributed?: { natsUrl: string; rpcSecret: string; leaseTtlSeconds: number };
 };
 
 export type RunningServer = { port: number; url: string; engine?: string; close(): Promise<void> };
@@ -57,6 +62,16 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     background.push(
       runDispatcher({ database, queue, signal: stop.signal, log }),
       runEmbeddedRunner({ database, store, queue, engine, capacity: options.embeddedRunner.capacity, signal: stop.signal, name, log }).finally(() => queue.close()),
+    );
+  }
+  if (options.distributed) {
+    const { natsUrl, rpcSecret, leaseTtlSeconds } = options.distributed;
+    const queue = await createJetStreamQueue({ servers: natsUrl });
+    app.route('/rpc', createRpcApp({ database, store, secret: rpcSecret, leaseTtlSeconds, log }));
+    background.push(
+      runDispatcher({ database, queue, signal: stop.signal, log }).finally(() => queue.close()),
+      // A lease is looked at a few times per TTL, so it is reaped soon after it lapses.
+      runReaper({ database, store, signal: stop.signal, everyMs: Math.min(1000, (leaseTtlSeconds * 1000) / 3), log }),
     );
   }
   const listener = await listen(app.fetch, options.port, options.hostname);
