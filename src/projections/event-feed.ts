@@ -2,11 +2,13 @@
 // schema, and each build event carrying its build folded through it with the decider's
 // `evolve`. Keeps the folded builds between batches, so a live projector folds each event
 // once; a build it has not seen (or saw at another version) is re-read from its stream.
-import { BuildEvent, buildEventTypes } from '../events/build-events.ts';
+import { z } from 'zod';
+import { BuildCreated, BuildEvent } from '../events/build-events.ts';
+import { Plan, PlanStage, PlanStep } from '../pipeline/plan.ts';
 import { evolve, initialState, isBuild, type BuildState } from '../events/build-state.ts';
 import type { StoredEvent } from '../events/event-store.ts';
 import { RepoEvent, repoEventTypes } from '../events/repo-events.ts';
-import type { LogPosition, ProjectedEvent } from './projection.ts';
+import type { ProjectedEvent } from './projection.ts';
 
 export interface EventFeedOptions {
   /** A stream's events from version 1 to `toVersion`, in order (the store's `readStream`). */
@@ -41,7 +43,25 @@ export class EventSchemaError extends Error {
   }
 }
 
-const buildTypes: ReadonlySet<string> = new Set(buildEventTypes);
+
+/**
+ * `BuildCreated` as the views need it. A compiled plan is large (every step's full
+ * environment: ~30 KB for a modest pipeline) and validating it all is most of what reading
+ * the log costs a rebuild. Here every field a reducer or `evolve` reads is validated (and
+ * gets its default) as in `Plan`; the rest is kept as stored, by reference, unvalidated —
+ * the decider validated the whole plan when it recorded it. A reducer that starts reading
+ * another plan field must add it here.
+ */
+const ViewStep = PlanStep.pick({ number: true, name: true, kind: true, image: true, detach: true, failure: true, skip: true }).loose();
+const ViewStage = PlanStage.pick({ number: true, name: true, type: true, platform: true, labels: true, dependsOn: true, runsOn: true, skip: true, concurrency: true })
+  .extend({ services: z.array(ViewStep).default([]), steps: z.array(ViewStep) })
+  .loose();
+const ViewPlan = Plan.pick({ version: true }).extend({ stages: z.array(ViewStage) }).loose();
+/** The schema of each build event type's `data` (parsing `data` alone skips the union's dispatch). */
+const buildData: ReadonlyMap<string, z.ZodType> = new Map([
+  ['BuildCreated', BuildCreated.shape.data.extend({ plan: ViewPlan.optional() })],
+  ...BuildEvent.options.filter((option) => option !== BuildCreated).map((option): [string, z.ZodType] => [option.shape.type.value, option.shape.data]),
+]);
 const repoTypes: ReadonlySet<string> = repoEventTypes;
 
 interface Folded {
@@ -69,8 +89,9 @@ export function createEventFeed(options: EventFeedOptions): EventFeed {
       // Where each build stream stands before this batch.
       const states = new Map<string, Folded>();
       const firsts = new Map<string, number>();
-      for (const item of typed) {
-        if (item?.kind === 'build' && !firsts.has(item.event.streamId)) firsts.set(item.event.streamId, item.event.streamVersion);
+      for (let i = 0; i < events.length; i++) {
+        const { streamId, streamVersion } = events[i]!;
+        if (typed[i]?.kind === 'build' && !firsts.has(streamId)) firsts.set(streamId, streamVersion);
       }
       await Promise.all(
         [...firsts].map(async ([streamId, first]) => {
@@ -78,17 +99,20 @@ export function createEventFeed(options: EventFeedOptions): EventFeed {
         }),
       );
       const out: ProjectedEvent[] = [];
-      for (const item of typed) {
-        if (item === null) continue;
+      for (let i = 0; i < events.length; i++) {
+        const item = typed[i];
+        if (!item) continue;
+        const stored = events[i]!;
+        const position = { streamId: stored.streamId, streamVersion: stored.streamVersion, globalPosition: stored.globalPosition, transactionId: stored.transactionId };
         if (item.kind === 'repo') {
-          out.push(item.event);
+          out.push({ ...item.event, ...position });
           continue;
         }
-        const folded = states.get(item.event.streamId)!;
+        const folded = states.get(stored.streamId)!;
         folded.state = evolve(folded.state, item.event);
-        folded.version = item.event.streamVersion;
+        folded.version = stored.streamVersion;
         // Events before a stream's BuildCreated fold to nothing; no view shows them.
-        if (isBuild(folded.state)) out.push({ ...item.event, build: folded.state });
+        if (isBuild(folded.state)) out.push({ type: item.event.type, data: item.event.data, ...position, build: folded.state } as ProjectedEvent);
       }
       for (const [streamId, folded] of states) {
         cache.delete(streamId);
@@ -105,25 +129,21 @@ export function createEventFeed(options: EventFeedOptions): EventFeed {
   };
 }
 
-type Parsed = { kind: 'build'; event: BuildEvent & LogPosition } | { kind: 'repo'; event: RepoEvent & LogPosition } | null;
+type Parsed = { kind: 'build'; event: BuildEvent } | { kind: 'repo'; event: RepoEvent } | null;
 
-/** The typed event with its place in the log; null for a type no projection reads. */
+/** The typed event; null for a type no projection reads. */
 function parse(stored: StoredEvent): Parsed {
-  const position: LogPosition = {
-    streamId: stored.streamId,
-    streamVersion: stored.streamVersion,
-    globalPosition: stored.globalPosition,
-    transactionId: stored.transactionId,
-  };
-  if (buildTypes.has(stored.type)) return { kind: 'build', event: { ...parseBuild(stored), ...position } };
-  if (repoTypes.has(stored.type)) return { kind: 'repo', event: { ...parseRepo(stored), ...position } };
+  const schema = buildData.get(stored.type);
+  if (schema) return { kind: 'build', event: parseBuild(stored, schema) };
+  if (repoTypes.has(stored.type)) return { kind: 'repo', event: parseRepo(stored) };
   return null;
 }
 
-function parseBuild(stored: StoredEvent): BuildEvent {
-  const parsed = BuildEvent.safeParse({ type: stored.type, data: stored.data });
+function parseBuild(stored: StoredEvent, schema: z.ZodType = buildData.get(stored.type)!): BuildEvent {
+  const parsed = schema.safeParse(stored.data);
   if (!parsed.success) throw new EventSchemaError(stored, parsed.error.message);
-  return parsed.data;
+  // A BuildCreated plan's unvalidated rest is as stored, which the decider validated as a Plan.
+  return { type: stored.type, data: parsed.data } as BuildEvent;
 }
 
 function parseRepo(stored: StoredEvent): RepoEvent {

@@ -8,7 +8,8 @@ import { compareCheckpoints, type Checkpoint } from '../events/checkpoint.ts';
 import type { Database, Executor } from '../events/database.ts';
 import { checkpoints } from '../events/event-table.ts';
 import type { Projection, ProjectedEvent } from './projection.ts';
-import { createRowBatch, type Change, type Changes, type Pending, type RowBatch, type Values } from './row-batch.ts';
+import { createRowBatch, type Pending, type RowBatch, type Values } from './row-batch.ts';
+import type { Combinator } from './row-ops.ts';
 import { tableMeta, tableNames, type ColumnMeta, type TableMeta } from './table-meta.ts';
 import type { TableName } from './tables.ts';
 
@@ -81,23 +82,47 @@ const CHUNK = 5000;
 export async function writeBatch(database: Pick<Database, 'transaction'>, input: WriteBatchInput): Promise<WriteBatchResult> {
   const moving = input.cursors.filter((cursor) => compareCheckpoints(cursor.after, input.checkpoint) < 0);
   if (moving.length === 0) return { rows: 0, statements: 0 };
-  const batch = reduceBatch(moving, input.events);
+  return commitBatch(database, { target: input.target, cursors: moving, batch: reduceBatch(moving, input.events), checkpoint: input.checkpoint });
+}
+
+/**
+ * The second half of `writeBatch`, for callers that reduce ahead (rebuild reduces the next
+ * batch while this one commits): moves every cursor to `checkpoint` and writes `batch`, in
+ * one transaction.
+ */
+export async function commitBatch(
+  database: Pick<Database, 'transaction'>,
+  input: { readonly target: ProjectionTarget; readonly cursors: readonly ProjectionCursor[]; readonly batch: RowBatch; readonly checkpoint: Checkpoint },
+): Promise<WriteBatchResult> {
   return database.transaction(async (tx) => {
     // Checkpoints first: a concurrent writer of the same projection waits here on the row
     // lock and then fails the compare, before either has written a row.
-    await moveCheckpoints(tx, input.target, moving, input.checkpoint);
-    const statements = await flushRows(tx, input.target, batch);
-    return { rows: batch.size, statements: statements + 1 };
+    await moveCheckpoints(tx, input.target, input.cursors, input.checkpoint);
+    const statements = await flushRows(tx, input.target, input.batch);
+    return { rows: input.batch.size, statements: statements + 1 };
   });
 }
 
 /** Runs the events through the reducers into one folded batch of row operations. */
 export function reduceBatch(cursors: readonly ProjectionCursor[], events: readonly ProjectedEvent[]): RowBatch {
-  const batch = createRowBatch();
-  for (const event of events) {
-    for (const { projection, after } of cursors) {
+  return reduceInto(createRowBatch(), cursors, events);
+}
+
+/** `reduceBatch` into an existing batch, so several reads can fold into one write. */
+export function reduceInto(batch: RowBatch, cursors: readonly ProjectionCursor[], events: readonly ProjectedEvent[]): RowBatch {
+  // Events are in log order: each cursor starts at its first event past its checkpoint.
+  const starts = cursors.map(({ after }) => {
+    if (after === null) return 0;
+    let i = 0;
+    while (i < events.length && compareCheckpoints(events[i]!, after) <= 0) i += 1;
+    return i;
+  });
+  for (let e = 0; e < events.length; e++) {
+    const event = events[e]!;
+    for (let c = 0; c < cursors.length; c++) {
+      if (e < starts[c]!) continue;
+      const { projection } = cursors[c]!;
       if (!projection.handles.has(event.type)) continue;
-      if (after !== null && compareCheckpoints(event, after) <= 0) continue;
       for (const op of projection.reduce(event)) {
         if (!projection.tables.includes(op.table)) {
           throw new Error(`projection ${projection.name} wrote to ${op.table}, which is not one of its tables (${projection.tables.join(', ')})`);
@@ -183,22 +208,22 @@ export async function flushRows(tx: Executor, target: ProjectionTarget, batch: R
     const meta = tableMeta[table];
     const name = quoteName(target.tables[table]);
     const deletes: Values[] = [];
-    const updates = new Map<string, { changes: Changes[]; keys: Values[] }>();
+    // Rows grouped by the columns they carry (and how they change them): one statement per group.
+    const updates = new Map<string, { hows: Hows; rows: Values[] }>();
     const inserts = new Map<string, Values[]>();
     const insertsIfMissing = new Map<string, Values[]>();
-    const upserts = new Map<string, { changes: Changes; rows: Values[] }>();
-    const addTo = <T>(map: Map<string, T[]>, id: string, value: T) => {
+    const upserts = new Map<string, { hows: Hows; rows: Values[] }>();
+    const addTo = (map: Map<string, Values[]>, values: Values) => {
+      const id = Object.keys(values).sort().join(',');
       const list = map.get(id);
-      if (list) list.push(value);
-      else map.set(id, [value]);
+      if (list) list.push(values);
+      else map.set(id, [values]);
     };
-    const addUpdate = (key: Values, changes: Changes) => {
-      const id = changesShape(changes);
-      const group = updates.get(id);
-      if (group) {
-        group.changes.push(changes);
-        group.keys.push(key);
-      } else updates.set(id, { changes: [changes], keys: [key] });
+    const addChanged = (map: Map<string, { hows: Hows; rows: Values[] }>, hows: Hows, values: Values) => {
+      const id = shapeOf(hows);
+      const group = map.get(id);
+      if (group) group.rows.push(values);
+      else map.set(id, { hows, rows: [values] });
     };
     for (const row of rows.values()) {
       switch (row.kind) {
@@ -207,66 +232,51 @@ export async function flushRows(tx: Executor, target: ProjectionTarget, batch: R
           break;
         case 'replace':
           deletes.push(row.key);
-          addTo(inserts, valuesShape(row.insert), row.insert);
+          addTo(inserts, row.insert);
           break;
         case 'patch':
-          addUpdate(row.key, row.changes);
+          addChanged(updates, row.hows, { ...row.key, ...row.changes });
           break;
         case 'upsert':
-          if (row.uniform) {
-            const id = changesShape(row.changes);
-            const group = upserts.get(id);
-            if (group) group.rows.push(row.insert);
-            else upserts.set(id, { changes: row.changes, rows: [row.insert] });
-          } else {
+          if (row.uniform) addChanged(upserts, row.hows, row.insert);
+          else {
             // Update the row if it is there, then insert it if it was not.
-            addUpdate(row.key, row.changes);
-            addTo(insertsIfMissing, valuesShape(row.insert), row.insert);
+            addChanged(updates, row.hows, { ...row.key, ...row.changes });
+            addTo(insertsIfMissing, row.insert);
           }
           break;
       }
     }
     for (const chunk of chunks(deletes)) await run(deleteStatement(meta, name, chunk));
-    for (const { changes, keys } of updates.values()) {
-      for (let i = 0; i < keys.length; i += CHUNK) {
-        await run(updateStatement(meta, name, changes[i]!, keys.slice(i, i + CHUNK), changes.slice(i, i + CHUNK)));
-      }
-    }
+    for (const { hows, rows: group } of updates.values()) for (const chunk of chunks(group)) await run(updateStatement(meta, name, hows, chunk));
     for (const group of inserts.values()) for (const chunk of chunks(group)) await run(insertStatement(meta, name, chunk, null));
     for (const group of insertsIfMissing.values()) for (const chunk of chunks(group)) await run(insertStatement(meta, name, chunk, 'nothing'));
-    for (const { changes, rows: group } of upserts.values()) {
-      for (const chunk of chunks(group)) await run(insertStatement(meta, name, chunk, changes));
-    }
+    for (const { hows, rows: group } of upserts.values()) for (const chunk of chunks(group)) await run(insertStatement(meta, name, chunk, hows));
   }
   return statements;
 }
+
+type Hows = Pending['hows'];
+
+/** Groups rows that change the same columns the same way. */
+const shapeOf = (hows: Hows): string =>
+  Object.keys(hows)
+    .sort()
+    .map((prop) => `${prop}:${hows[prop]}`)
+    .join(',');
 
 function* chunks<T>(list: readonly T[]): Generator<T[]> {
   for (let i = 0; i < list.length; i += CHUNK) yield list.slice(i, i + CHUNK);
 }
 
-/** Groups rows that change the same columns the same way. */
-const changesShape = (changes: Changes): string =>
-  Object.keys(changes)
-    .sort()
-    .map((prop) => `${prop}:${changes[prop]!.how}`)
-    .join(',');
-
-const valuesShape = (values: Values): string => Object.keys(values).sort().join(',');
-
 function deleteStatement(meta: TableMeta, name: string, keys: Values[]): SQL {
   return sql`delete from ${sql.raw(name)} as t using ${recordset(meta.key, keys)} where ${sql.raw(keyMatch(meta, 't'))}`;
 }
 
-function updateStatement(meta: TableMeta, name: string, shape: Changes, keys: Values[], changes: Changes[]): SQL {
-  const columns = columnsOf(meta, Object.keys(shape));
-  const rows = keys.map((key, i) => {
-    const row: Values = { ...key };
-    const change = changes[i]!;
-    for (const prop in change) row[prop] = change[prop]!.value;
-    return row;
-  });
-  const assignments = columns.map((column) => `${quote(column.sql)} = ${combine(shape[column.prop]!, 't', 'x', column)}`).join(', ');
+/** `rows` hold the key and the operands of `hows`' columns. */
+function updateStatement(meta: TableMeta, name: string, hows: Hows, rows: Values[]): SQL {
+  const columns = columnsOf(meta, Object.keys(hows));
+  const assignments = columns.map((column) => `${quote(column.sql)} = ${combine(hows[column.prop]!, 't', 'x', column)}`).join(', ');
   return sql`update ${sql.raw(name)} as t set ${sql.raw(assignments)} from ${recordset([...meta.key, ...columns], rows)} where ${sql.raw(keyMatch(meta, 't'))}`;
 }
 
@@ -275,7 +285,7 @@ function updateStatement(meta: TableMeta, name: string, shape: Changes, keys: Va
  * just deleted); 'nothing' — keep an existing row; changes — apply them to an existing row,
  * the way the batch folded them (the rows' values are the same operands).
  */
-function insertStatement(meta: TableMeta, name: string, rows: Values[], onConflict: null | 'nothing' | Changes): SQL {
+function insertStatement(meta: TableMeta, name: string, rows: Values[], onConflict: null | 'nothing' | Hows): SQL {
   const columns = columnsOf(meta, Object.keys(rows[0]!));
   const list = columns.map((column) => quote(column.sql)).join(', ');
   const insert = sql`insert into ${sql.raw(name)} as t (${sql.raw(list)}) select ${sql.raw(list)} from ${recordset(columns, rows)}`;
@@ -284,16 +294,16 @@ function insertStatement(meta: TableMeta, name: string, rows: Values[], onConfli
   const changed = onConflict === 'nothing' ? [] : columnsOf(meta, Object.keys(onConflict));
   if (changed.length === 0) return sql`${insert} on conflict (${sql.raw(conflictKey)}) do nothing`;
   const assignments = changed
-    .map((column) => `${quote(column.sql)} = ${combine((onConflict as Changes)[column.prop]!, 't', 'excluded', column)}`)
+    .map((column) => `${quote(column.sql)} = ${combine((onConflict as Hows)[column.prop]!, 't', 'excluded', column)}`)
     .join(', ');
   return sql`${insert} on conflict (${sql.raw(conflictKey)}) do update set ${sql.raw(assignments)}`;
 }
 
 /** The SQL for one column's change: the current row is `row`, the operand comes from `from`. */
-function combine(change: Change, row: string, from: string, column: ColumnMeta): string {
+function combine(how: Combinator, row: string, from: string, column: ColumnMeta): string {
   const current = `${row}.${quote(column.sql)}`;
   const operand = `${from}.${quote(column.sql)}`;
-  switch (change.how) {
+  switch (how) {
     case 'set':
       return operand;
     case 'add':

@@ -24,6 +24,7 @@ export interface TableMeta {
   readonly byProp: ReadonlyMap<string, ColumnMeta>;
   /** Primary-key columns, in key order. */
   readonly key: readonly ColumnMeta[];
+  readonly keyProps: ReadonlySet<string>;
 }
 
 function metaOf(name: TableName, table: PgTable): TableMeta {
@@ -40,6 +41,7 @@ function metaOf(name: TableName, table: PgTable): TableMeta {
     columns,
     byProp: new Map(columns.map((column) => [column.prop, column])),
     key: keyNames.map((sqlName) => bySql.get(sqlName)!),
+    keyProps: new Set(keyNames.map((sqlName) => bySql.get(sqlName)!.prop)),
   };
 }
 

@@ -1,8 +1,8 @@
 // An in-memory model of the views: applies row operations one by one with the semantics
 // row-ops.ts documents. Reducer tests read rows from it; the writer's tests compare the
 // database with it.
-import type { Change, Pending, Values } from '../../src/projections/row-batch.ts';
-import { combinators, type RowOp } from '../../src/projections/row-ops.ts';
+import type { Pending, Values } from '../../src/projections/row-batch.ts';
+import { combinators, type Combinator, type RowOp } from '../../src/projections/row-ops.ts';
 import { tableMeta } from '../../src/projections/table-meta.ts';
 import type { TableName } from '../../src/projections/tables.ts';
 
@@ -15,6 +15,11 @@ function tableOf(tables: MemoryTables, table: TableName): Map<string, Row> {
   let rows = tables.get(table);
   if (!rows) tables.set(table, (rows = new Map()));
   return rows;
+}
+
+interface Change {
+  how: Combinator;
+  value: unknown;
 }
 
 function change(current: unknown, { how, value }: Change): unknown {
@@ -69,7 +74,7 @@ export function applyPending(tables: MemoryTables, pending: ReadonlyMap<TableNam
         case 'upsert':
           if (existing) {
             const row = { ...existing };
-            for (const [prop, c] of Object.entries(p.changes)) row[prop] = change(row[prop], c);
+            for (const [prop, value] of Object.entries(p.changes)) row[prop] = change(row[prop], { how: p.hows[prop]!, value });
             memory.set(id, row);
           } else if (p.kind === 'upsert') memory.set(id, { ...p.insert });
           break;
