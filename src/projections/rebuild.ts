@@ -8,7 +8,8 @@ import type { EventStore } from '../events/event-store.ts';
 import { checkpoints, events as eventsTable } from '../events/event-table.ts';
 import { createEventFeed } from './event-feed.ts';
 import type { Projection } from './projection.ts';
-import { liveTarget, quoteName, readCheckpoints, scratchTarget, writeBatch, type ProjectionCursor, type ProjectionTarget } from './projection-writer.ts';
+import { commitBatch, liveTarget, quoteName, readCheckpoints, reduceInto, scratchTarget, type ProjectionCursor, type ProjectionTarget } from './projection-writer.ts';
+import { createRowBatch } from './row-batch.ts';
 // The swap's catch-up: the writer's halves, run inside the swap's own transaction.
 import { flushRows, moveCheckpoints, reduceBatch } from './projection-writer.ts';
 import { tableMeta } from './table-meta.ts';
@@ -29,8 +30,10 @@ export interface RebuildOptions {
   readonly database: Database;
   readonly store: EventStore;
   readonly projections: readonly Projection[];
-  /** Events per batch (one read, one transaction); default 5000. */
+  /** Events per read; default 1000. Small reads keep each event short-lived (cheap to collect). */
   readonly batchSize?: number;
+  /** Events per write (one transaction): reads fold into one batch of rows until this many; default 10,000. */
+  readonly commitEvery?: number;
   readonly onProgress?: (progress: RebuildProgress) => void;
   readonly signal?: AbortSignal;
 }
@@ -81,42 +84,68 @@ export interface ReplayOptions extends Omit<RebuildOptions, 'database'> {
 
 /**
  * Replays the log from its first event into `target` (whose tables must be empty and whose
- * checkpoints are reset here), batch by batch through the writer. Reading the next batch
- * overlaps writing the current one.
+ * checkpoints are reset here), batch by batch through the writer. A three-stage pipeline,
+ * so the database and this process work at the same time: while batch n commits, batch n+1
+ * is validated, folded and reduced, and batch n+2 is being read. Commits stay in order
+ * (each moves the checkpoints its successor expects).
  */
 export async function replay(options: ReplayOptions): Promise<{ events: number; checkpoint: Checkpoint | null }> {
   const { database, store, projections, target, until } = options;
+  const commitEvery = options.commitEvery ?? 10_000;
   const started = performance.now();
   await database.query(sql`delete from ${checkpoints} where name in (${sql.join(projections.map((p) => sql`${target.checkpointName(p.name)}`), sql`, `)})`);
   const [{ total } = { total: 0 }] = await database.query<{ total: number | string }>(sql`select count(*) as total from ${eventsTable}`);
   const feed = createEventFeed({ readStream: (streamId, toVersion) => store.readStream(streamId, { toVersion }) });
-  let cursors: ProjectionCursor[] = projections.map((projection) => ({ projection, after: null }));
-  let checkpoint: Checkpoint | null = null;
+  /** Where the stored checkpoints are (what the next commit expects), and where reducing has got to. */
+  let committed: ProjectionCursor[] = projections.map((projection) => ({ projection, after: null }));
+  let reduced: Checkpoint | null = null;
+  let rows = createRowBatch();
+  let folded = 0;
   let count = 0;
-  const batches = store.readAllBatches({ batchSize: options.batchSize ?? 5000, ...(options.signal ? { signal: options.signal } : {}) });
-  let next = batches.next();
-  while (true) {
-    const { value: read, done } = await next;
-    if (done) break;
-    const batch = until ? read.filter((event) => compareCheckpoints(event, until) <= 0) : read;
-    const finished = batch.length < read.length;
-    if (!finished) next = batches.next();
-    if (batch.length > 0) {
-      const last = batch[batch.length - 1]!;
-      const at: Checkpoint = { transactionId: last.transactionId, globalPosition: last.globalPosition };
-      await writeBatch(database, { target, cursors, events: await feed.project(batch), checkpoint: at });
-      cursors = cursors.map((cursor) => ({ ...cursor, after: at }));
-      checkpoint = at;
-      count += batch.length;
-      options.onProgress?.({ events: count, total: Number(total), elapsedMs: performance.now() - started });
+  const batches = store.readAllBatches({ batchSize: options.batchSize ?? 1000, ...(options.signal ? { signal: options.signal } : {}) });
+  // In flight while this process works; a failure surfaces where each is awaited (the
+  // no-op catch only keeps it from counting as unhandled meanwhile).
+  let reading = batches.next();
+  reading.catch(() => {});
+  let writing: Promise<unknown> = Promise.resolve();
+  const commit = async () => {
+    await writing;
+    writing = commitBatch(database, { target, cursors: committed, batch: rows, checkpoint: reduced! });
+    writing.catch(() => {});
+    committed = committed.map((cursor) => ({ ...cursor, after: reduced }));
+    rows = createRowBatch();
+    folded = 0;
+  };
+  try {
+    while (true) {
+      const { value: read, done } = await reading;
+      if (done) break;
+      const batch = until ? read.filter((event) => compareCheckpoints(event, until) <= 0) : read;
+      const finished = batch.length < read.length;
+      if (!finished) {
+        reading = batches.next();
+        reading.catch(() => {});
+      }
+      if (batch.length > 0) {
+        const last = batch[batch.length - 1]!;
+        const events = await feed.project(batch);
+        reduceInto(rows, committed.map((cursor) => ({ ...cursor, after: reduced })), events);
+        reduced = { transactionId: last.transactionId, globalPosition: last.globalPosition };
+        folded += batch.length;
+        count += batch.length;
+        if (folded >= commitEvery) await commit();
+        options.onProgress?.({ events: count, total: Number(total), elapsedMs: performance.now() - started });
+      }
+      if (finished) break;
     }
-    if (finished) {
-      await batches.return(undefined);
-      break;
-    }
+    if (folded > 0) await commit();
+    await writing;
+  } finally {
+    await writing.catch(() => {});
+    await batches.return(undefined);
   }
   options.signal?.throwIfAborted();
-  return { events: count, checkpoint };
+  return { events: count, checkpoint: reduced };
 }
 
 /** Applies the events after `from` up to `to` to the copies, in the swap's transaction `tx`. */
