@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { describe, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import postgres from 'postgres';
 import { createDockerEngine } from '../../src/runner/docker/engine.ts';
 import { dropDatabase, freshDatabaseUrl } from '../support/postgres.ts';
@@ -65,24 +65,29 @@ steps:
 ${commands.map((c) => `  - ${JSON.stringify(c)}`).join('\n')}
 `;
 
-async function withServer(work: (server: ServeProcess, db: postgres.Sql) => Promise<void>, env: Record<string, string> = {}) {
+type Harness = { server: ServeProcess; db: postgres.Sql; close(): Promise<void> };
+
+/** One `runlog server` for the file (a short lease TTL, so a lost runner is noticed in seconds); tests keep apart by pool. */
+async function startHarness(): Promise<Harness> {
   const url = await freshDatabaseUrl('runlog_runner_e2e');
   const folder = mkdtempSync(join(tmpdir(), 'runlog-runner-e2e-'));
   const server = await startServe({
     cwd: folder,
     command: 'server',
-    env: { RUNLOG_DATABASE_URL: url, RUNLOG_NATS_URL: natsUrl(), RUNLOG_RPC_SECRET: SECRET, RUNLOG_ADMIN_TOKEN: ADMIN, ...env },
+    env: { RUNLOG_DATABASE_URL: url, RUNLOG_NATS_URL: natsUrl(), RUNLOG_RPC_SECRET: SECRET, RUNLOG_ADMIN_TOKEN: ADMIN, RUNLOG_LEASE_TTL: '3' },
   });
   const db = postgres(url, { max: 1, onnotice: () => {} });
-  try {
-    assert.equal((await fetch(`${server.url}/api/repos/acme/web`, { method: 'POST', headers, body: '{}' })).status, 200);
-    await work(server, db);
-  } finally {
-    await db.end({ timeout: 5 });
-    assert.equal(await server.stop('SIGTERM'), 0, server.output());
-    await dropDatabase(url);
-    rmSync(folder, { recursive: true, force: true });
-  }
+  assert.equal((await fetch(`${server.url}/api/repos/acme/web`, { method: 'POST', headers, body: '{}' })).status, 200);
+  return {
+    server,
+    db,
+    async close() {
+      await db.end({ timeout: 5 });
+      assert.equal(await server.stop('SIGTERM'), 0, server.output());
+      await dropDatabase(url);
+      rmSync(folder, { recursive: true, force: true });
+    },
+  };
 }
 
 async function createBuild(server: ServeProcess, config: string): Promise<number> {
@@ -100,75 +105,107 @@ async function waitForEnd(server: ServeProcess, number: number, seconds = 60) {
   throw new Error(`build ${number} did not end; server output:\n${server.output()}`);
 }
 
-const eventsOf = async (db: postgres.Sql) =>
-  (await db`select type, data from events where stream_id like 'build-%' order by global_position`) as unknown as { type: string; data: Record<string, unknown> }[];
+type Row = { type: string; data: Record<string, unknown> };
+/** The events of build `number` of acme/web, read straight from the log. */
+const eventsOf = async (db: postgres.Sql, number: number) =>
+  (await db`select e.type, e.data from events e join builds b on e.stream_id = 'build-' || b.id::text where b.number = ${number} order by e.global_position`) as unknown as Row[];
 
-async function waitForEvent(db: postgres.Sql, type: string, seconds = 30) {
+async function waitForEvent(db: postgres.Sql, number: number, type: string, seconds = 30) {
   for (let i = 0; i < seconds * 10; i++) {
-    if ((await eventsOf(db)).some((e) => e.type === type)) return;
+    if ((await eventsOf(db, number)).some((e) => e.type === type)) return;
     await sleep(100);
   }
   throw new Error(`no ${type} within ${seconds} s`);
 }
 
+const claimedBy = (events: Row[]) => events.filter((e) => e.type === 'StageClaimed').map((e) => (e.data.runner as { name: string }).name);
+
 describe('runlog runner with runlog server (Postgres, NATS, Docker)', () => {
+  let harness: Harness;
+  before(async () => {
+    harness = await startHarness();
+  });
+  after(async () => {
+    await harness?.close();
+  });
+
   test('given a runner of the pool and one of another pool, when a build is created, then only the matching runner runs it, to success, logs readable through the API', async () => {
-    await withServer(async (server, db) => {
-      const pool = randomBytes(4).toString('hex');
-      const other = await startRunner(server.url, `other-${pool}`, `pool=elsewhere-${pool}`);
-      const mine = await startRunner(server.url, `mine-${pool}`, `pool=${pool}`);
-      try {
-        const number = await createBuild(server, pipeline(pool, ['echo "hello from $DRONE_RUNNER_NAME"']));
-        const build = await waitForEnd(server, number);
-        assert.equal(build.status, 'success', JSON.stringify(build));
-        const log = await (await fetch(`${server.url}/api/repos/acme/web/builds/${number}/logs/1/1`, { headers })).json();
-        assert.ok(log.some((line: { out: string }) => line.out.includes(`hello from mine-${pool}`)), JSON.stringify(log));
-        const claims = (await eventsOf(db)).filter((e) => e.type === 'StageClaimed');
-        assert.deepEqual(claims.map((e) => (e.data.runner as { name: string }).name), [`mine-${pool}`]);
-      } finally {
-        other.child.kill('SIGTERM');
-        mine.child.kill('SIGTERM');
-        assert.equal(await other.exited, 0, other.output());
-        assert.equal(await mine.exited, 0, mine.output());
-      }
-    });
+    const { server, db } = harness;
+    const pool = randomBytes(4).toString('hex');
+    const [other, mine] = await Promise.all([startRunner(server.url, `other-${pool}`, `pool=elsewhere-${pool}`), startRunner(server.url, `mine-${pool}`, `pool=${pool}`)]);
+    try {
+      const number = await createBuild(server, pipeline(pool, ['echo "hello from $DRONE_RUNNER_NAME"']));
+      const build = await waitForEnd(server, number);
+      assert.equal(build.status, 'success', JSON.stringify(build));
+      const log = await (await fetch(`${server.url}/api/repos/acme/web/builds/${number}/logs/1/1`, { headers })).json();
+      assert.ok(log.some((line: { out: string }) => line.out.includes(`hello from mine-${pool}`)), JSON.stringify(log));
+      assert.deepEqual(claimedBy(await eventsOf(db, number)), [`mine-${pool}`]);
+      assert.doesNotMatch(other.output(), /could not claim|stage/);
+    } finally {
+      other.child.kill('SIGTERM');
+      mine.child.kill('SIGTERM');
+      assert.equal(await other.exited, 0, other.output());
+      assert.equal(await mine.exited, 0, mine.output());
+    }
   });
 
   test('given a runner killed with SIGKILL mid-stage, when its lease lapses, then the stage is requeued and a second runner finishes the build', async () => {
-    await withServer(
-      async (server, db) => {
-        const pool = randomBytes(4).toString('hex');
-        const victimName = `victim-${pool}`;
-        const victim = await startRunner(server.url, victimName, `pool=${pool}`);
-        let rescuer: Runner | undefined;
-        try {
-          const number = await createBuild(server, pipeline(pool, [`if [ "$DRONE_RUNNER_NAME" = ${victimName} ]; then sleep 30; fi`, 'echo "finished by $DRONE_RUNNER_NAME"']));
-          await waitForEvent(db, 'StepStarted');
-          victim.child.kill('SIGKILL');
-          await victim.exited;
-          rescuer = await startRunner(server.url, `rescuer-${pool}`, `pool=${pool}`);
-          const build = await waitForEnd(server, number);
-          assert.equal(build.status, 'success', JSON.stringify(build));
-          const events = await eventsOf(db);
-          const types = events.map((e) => e.type);
-          // The decider ends the killed step as part of the expiry, then requeues.
-          const expired = types.indexOf('StageLeaseExpired');
-          assert.ok(expired > 0 && types.indexOf('StageRequeued') > expired, types.join(', '));
-          assert.deepEqual(events.find((e) => e.type === 'StageRequeued')?.data.attempt, 2);
-          assert.deepEqual(events.filter((e) => e.type === 'StageClaimed').map((e) => (e.data.runner as { name: string }).name), [victimName, `rescuer-${pool}`]);
-          const log = await (await fetch(`${server.url}/api/repos/acme/web/builds/${number}/logs/1/1`, { headers })).json();
-          assert.ok(log.some((line: { out: string }) => line.out.includes(`finished by rescuer-${pool}`)), JSON.stringify(log));
-        } finally {
-          if (rescuer) {
-            rescuer.child.kill('SIGTERM');
-            assert.equal(await rescuer.exited, 0, rescuer.output());
-          }
-          // The killed runner's container would sleep on: sweep it as that runner's next start would.
-          await createDockerEngine({ runner: victimName }).sweep({ runner: victimName });
-        }
-      },
-      { RUNLOG_LEASE_TTL: '3' },
-    );
+    const { server, db } = harness;
+    const pool = randomBytes(4).toString('hex');
+    const victimName = `victim-${pool}`;
+    const victim = await startRunner(server.url, victimName, `pool=${pool}`);
+    let rescuer: Runner | undefined;
+    try {
+      const number = await createBuild(server, pipeline(pool, [`if [ "$DRONE_RUNNER_NAME" = ${victimName} ]; then sleep 30; fi`, 'echo "finished by $DRONE_RUNNER_NAME"']));
+      await waitForEvent(db, number, 'StepStarted');
+      victim.child.kill('SIGKILL');
+      await victim.exited;
+      rescuer = await startRunner(server.url, `rescuer-${pool}`, `pool=${pool}`);
+      const build = await waitForEnd(server, number);
+      assert.equal(build.status, 'success', JSON.stringify(build));
+      const events = await eventsOf(db, number);
+      const types = events.map((e) => e.type);
+      // The decider ends the killed step as part of the expiry, then requeues.
+      const expired = types.indexOf('StageLeaseExpired');
+      assert.ok(expired > 0 && types.indexOf('StageRequeued') > expired, types.join(', '));
+      assert.equal(events.find((e) => e.type === 'StageRequeued')?.data.attempt, 2);
+      assert.deepEqual(claimedBy(events), [victimName, `rescuer-${pool}`]);
+      const log = await (await fetch(`${server.url}/api/repos/acme/web/builds/${number}/logs/1/1`, { headers })).json();
+      assert.ok(log.some((line: { out: string }) => line.out.includes(`finished by rescuer-${pool}`)), JSON.stringify(log));
+    } finally {
+      if (rescuer) {
+        rescuer.child.kill('SIGTERM');
+        assert.equal(await rescuer.exited, 0, rescuer.output());
+      }
+      // The killed runner's container would sleep on: sweep it as that runner's next start would.
+      await createDockerEngine({ runner: victimName }).sweep({ runner: victimName });
+    }
+  });
+
+  test('given a running stage, when the build is cancelled through the API, then the runner stops it within seconds; on SIGTERM a runner hands its stage back at once', async () => {
+    const { server, db } = harness;
+    const pool = randomBytes(4).toString('hex');
+    const runner = await startRunner(server.url, `busy-${pool}`, `pool=${pool}`);
+    try {
+      const cancelled = await createBuild(server, pipeline(pool, ['sleep 30']));
+      await waitForEvent(db, cancelled, 'StepStarted');
+      const asked = Date.now();
+      assert.equal((await fetch(`${server.url}/api/repos/acme/web/builds/${cancelled}`, { method: 'DELETE', headers })).status, 200);
+      const build = await waitForEnd(server, cancelled, 15);
+      assert.equal(build.status, 'killed', JSON.stringify(build));
+      assert.ok(Date.now() - asked < 10_000, `stopped after ${Date.now() - asked} ms`);
+      assert.ok((await eventsOf(db, cancelled)).some((e) => e.type === 'StageCancelled'));
+
+      const handedBack = await createBuild(server, pipeline(pool, ['sleep 30']));
+      await waitForEvent(db, handedBack, 'StepStarted');
+      runner.child.kill('SIGTERM');
+      assert.equal(await runner.exited, 0, runner.output());
+      const types = (await eventsOf(db, handedBack)).map((e) => e.type);
+      // Handed back by the runner itself, not left for the reaper: requeued before the TTL could lapse.
+      assert.ok(types.includes('StageRequeued'), types.join(', '));
+    } finally {
+      runner.child.kill('SIGKILL');
+    }
   });
 
   test('given missing settings, when runlog runner starts, then it says which and exits 2', async () => {
