@@ -40,6 +40,9 @@ const lockStream = preparedStatement(
  * For callers that commit other writes with the append (inline projections); they commit
  * themselves, so no NOTIFY is sent — followers find the events by polling. Everyone else uses
  * `EventStore.append`, which needs no transaction of the caller's (see append-alone.ts).
+ * Takes the stream's advisory lock until the caller commits. With `'any'` it can still meet a
+ * StreamVersionConflict, when an `EventStore.append` (which takes no lock) wins the version
+ * first; the caller's transaction is then to be rolled back and retried, as for any conflict.
  */
 export async function appendToStream(
   tx: Executor,
