@@ -35,6 +35,7 @@ export async function serveCommand(args: string[], mode: 'serve' | 'server'): Pr
       adminToken: adminToken.token,
       port,
       publicHost: values.host ?? process.env.RUNLOG_HOST,
+      databaseUrl: target.kind === 'postgres' ? target.url : undefined,
       ...(mode === 'serve' ? embeddedRunnerFromEnv() : distributedFromEnv()),
     });
     const where = target.kind === 'postgres' ? 'postgres' : target.dir;

@@ -9,6 +9,7 @@ import { createMemoryQueue } from '../dispatch/memory-queue.ts';
 import { createRpcApp } from '../rpc/routes.ts';
 import { pickEngine, type EngineChoice } from '../runner/pick-engine.ts';
 import { runEmbeddedRunner } from './embedded-runner.ts';
+import { runAsLeader } from './leader.ts';
 import { listen } from './listen.ts';
 import { runReaper } from './reaper.ts';
 
@@ -26,6 +27,8 @@ export type ServerOptions = {
   embeddedRunner?: { engine: EngineChoice; capacity: number; name?: string };
   /** `runlog server` with RUNLOG_NATS_URL: dispatch on JetStream to `runlog runner`s, their RPC under /rpc, and the reaper. */
   distributed?: { natsUrl: string; rpcSecret: string; leaseTtlSeconds: number };
+  /** The Postgres URL behind `database`: with it, the dispatcher and the reaper run only in the replica holding the leader lock. */
+  databaseUrl?: string;
 };
 
 export type RunningServer = { port: number; url: string; engine?: string; close(): Promise<void> };
@@ -68,11 +71,14 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const { natsUrl, rpcSecret, leaseTtlSeconds } = options.distributed;
     const queue = await createJetStreamQueue({ servers: natsUrl });
     app.route('/rpc', createRpcApp({ database, store, secret: rpcSecret, leaseTtlSeconds, log }));
-    background.push(
-      runDispatcher({ database, queue, signal: stop.signal, log }).finally(() => queue.close()),
-      // A lease is looked at a few times per TTL, so it is reaped soon after it lapses.
-      runReaper({ database, store, signal: stop.signal, everyMs: Math.min(1000, (leaseTtlSeconds * 1000) / 3), log }),
-    );
+    const singletons = (signal: AbortSignal) =>
+      Promise.all([
+        runDispatcher({ database, queue, signal, log }),
+        // A lease is looked at a few times per TTL, so it is reaped soon after it lapses.
+        runReaper({ database, store, signal, everyMs: Math.min(1000, (leaseTtlSeconds * 1000) / 3), log }),
+      ]);
+    const url = options.databaseUrl;
+    background.push((url ? runAsLeader({ url, signal: stop.signal, work: singletons, log }) : singletons(stop.signal)).finally(() => queue.close()));
   }
   const listener = await listen(app.fetch, options.port, options.hostname);
   if (!options.publicHost) system = { ...system, host: `localhost:${listener.port}` };
