@@ -161,7 +161,9 @@ describe('runlog runner with runlog server (Postgres, NATS, Docker)', () => {
       victim.child.kill('SIGKILL');
       await victim.exited;
       rescuer = await startRunner(server.url, `rescuer-${pool}`, `pool=${pool}`);
-      const build = await waitForEnd(server, number);
+      // Attempt 2 may land in a pull request the dead runner left open; it then sits out the
+      // queue's ack wait (30 s) before the rescuer gets it — the transport's liveness, by design.
+      const build = await waitForEnd(server, number, 90);
       assert.equal(build.status, 'success', JSON.stringify(build));
       const events = await eventsOf(db, number);
       const types = events.map((e) => e.type);
