@@ -18,8 +18,12 @@ export function createRpcReporter(options: { client: RpcClient; buildId: string;
   const { client, buildId, heartbeat } = options;
   const path = `/builds/${buildId}`;
   return {
-    history: async () => (await client.get<{ events: BuildEvent[] }>(`${path}/history`)).events,
+    async history() {
+      heartbeat.touch();
+      return (await client.get<{ events: BuildEvent[] }>(`${path}/history`)).events;
+    },
     async command(command: BuildCommandInput) {
+      heartbeat.touch();
       try {
         const { events } = await client.post<{ events: BuildEvent[] }>(`${path}/command`, { command });
         if (events.some((event) => ENDS_CLAIM.has(event.type) && (event.data as { stage?: number }).stage === options.stage)) heartbeat.stop();
@@ -30,9 +34,11 @@ export function createRpcReporter(options: { client: RpcClient; buildId: string;
       }
     },
     async log(stage, step, chunk) {
+      heartbeat.touch();
       await client.post(`${path}/logs`, { stage, step, leaseToken: options.leaseToken, offset: chunk.offset, data: chunk.data });
     },
     async cancelled() {
+      heartbeat.touch();
       if (heartbeat.lost) throw new IllegalCommand('stale_lease', `the lease on stage ${options.stage} of build ${buildId} lapsed: another runner may hold it now`);
       return (await client.get<{ cancelled: boolean }>(`${path}/cancelled`)).cancelled;
     },
