@@ -11,7 +11,7 @@ import { startServe } from '../test/support/serve-process.ts';
 
 async function timeServe(folder: string): Promise<number> {
   const started = performance.now();
-  const server = await startServe({ cwd: folder, env: { RUNLOG_ADMIN_TOKEN: 'bench' } });
+  const server = await startServe({ cwd: folder, env: { RUNLOG_ADMIN_TOKEN: 'bench', RUNLOG_ENGINE: 'none' } });
   while ((await fetch(`${server.url}/healthz`).catch(() => undefined))?.status !== 200) await new Promise((r) => setTimeout(r, 10));
   const elapsed = performance.now() - started;
   await server.stop('SIGTERM');

@@ -12,7 +12,7 @@ describe('cross-runtime smoke', () => {
   for (const runtime of ['node', 'bun', 'deno'] as Runtime[]) {
     test(`runlog serve on ${runtime}: /healthz and a build read back`, async () => {
       const folder = mkdtempSync(join(tmpdir(), `runlog-${runtime}-`));
-      const server = await startServe({ runtime, cwd: folder, env: { RUNLOG_ADMIN_TOKEN: 'smoke-token' }, timeoutMs: 90_000 });
+      const server = await startServe({ runtime, cwd: folder, env: { RUNLOG_ADMIN_TOKEN: 'smoke-token', RUNLOG_ENGINE: 'none' }, timeoutMs: 90_000 });
       try {
         const health = await fetch(`${server.url}/healthz`);
         assert.equal(health.status, 200);

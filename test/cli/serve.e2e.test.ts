@@ -12,7 +12,7 @@ describe('runlog serve (embedded, real process)', () => {
   after(() => rmSync(folder, { recursive: true, force: true }));
 
   test('on a fresh folder: creates its data and token, keeps builds and events across a restart', async () => {
-    const first = await startServe({ cwd: folder, env: { RUNLOG_ADMIN_TOKEN: '' } });
+    const first = await startServe({ cwd: folder, env: { RUNLOG_ADMIN_TOKEN: '', RUNLOG_ENGINE: 'none' } });
     assert.equal(statSync(join(folder, '.runlog', 'admin-token')).mode & 0o777, 0o600);
     const headers = { authorization: `Bearer ${first.token}`, 'content-type': 'application/json' };
     assert.equal((await fetch(`${first.url}/api/repos/acme/web`, { method: 'POST', headers, body: '{}' })).status, 200);
@@ -22,7 +22,7 @@ describe('runlog serve (embedded, real process)', () => {
     const events = await (await fetch(`${first.url}/api/repos/acme/web/builds/${build.number}/events`, { headers })).json();
     assert.equal(await first.stop('SIGINT'), 0, first.output());
 
-    const second = await startServe({ cwd: folder, env: { RUNLOG_ADMIN_TOKEN: '' } });
+    const second = await startServe({ cwd: folder, env: { RUNLOG_ADMIN_TOKEN: '', RUNLOG_ENGINE: 'none' } });
     try {
       assert.equal(second.token, first.token, 'the saved token is reused');
       const again = await (await fetch(`${second.url}/api/repos/acme/web/builds/${build.number}`, { headers })).json();
