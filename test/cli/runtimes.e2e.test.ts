@@ -8,7 +8,7 @@ import { startServe, type Runtime } from '../support/serve-process.ts';
 const PIPELINE = 'kind: pipeline\nname: default\nsteps:\n- name: test\n  image: alpine\n  commands: [echo hi]\n';
 
 /** The same sources on Node, Bun and Deno: start the embedded server, use the API, read a build back. */
-describe('cross-runtime smoke', () => {
+describe('cross-runtime smoke', { concurrency: 3 }, () => {
   for (const runtime of ['node', 'bun', 'deno'] as Runtime[]) {
     test(`runlog serve on ${runtime}: /healthz and a build read back`, async () => {
       const folder = mkdtempSync(join(tmpdir(), `runlog-${runtime}-`));

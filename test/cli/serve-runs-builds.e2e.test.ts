@@ -50,7 +50,7 @@ async function waitForEnd(server: ServeProcess, headers: Record<string, string>,
   throw new Error(`build ${number} did not end; output:\n${server.output()}`);
 }
 
-describe('runlog serve runs builds with its built-in runner', () => {
+describe('runlog serve runs builds with its built-in runner', { concurrency: 2 }, () => {
   for (const [engine, pipeline, expected] of [
     ['docker', DOCKER_PIPELINE, { status: 'success', steps: ['success', 'success'] }],
     ['exec', EXEC_PIPELINE, { status: 'failure', steps: ['success', 'failure', 'skipped'] }],
