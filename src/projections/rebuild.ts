@@ -15,6 +15,13 @@ import { flushRows, moveCheckpoints, reduceBatch } from './projection-writer.ts'
 import { tableMeta } from './table-meta.ts';
 import type { TableName } from './tables.ts';
 
+/** Events reduced between two turns of the event loop (see `replay`). */
+const SLICE = 200;
+
+/** A macrotask turn, so pending I/O callbacks run; setImmediate where there is one. */
+const nextTurn = (): Promise<void> =>
+  new Promise((resolve) => (typeof setImmediate === 'function' ? setImmediate(resolve) : setTimeout(resolve, 0)));
+
 /** Schema the rebuild writes into before swapping; one rebuild at a time per database. */
 export const REBUILD_SCHEMA = 'runlog_rebuild';
 
@@ -32,7 +39,7 @@ export interface RebuildOptions {
   readonly projections: readonly Projection[];
   /** Events per read; default 1000. Small reads keep each event short-lived (cheap to collect). */
   readonly batchSize?: number;
-  /** Events per write (one transaction): reads fold into one batch of rows until this many; default 10,000. */
+  /** Events per write (one transaction): reads fold into one batch of rows until this many; default 20,000. */
   readonly commitEvery?: number;
   readonly onProgress?: (progress: RebuildProgress) => void;
   readonly signal?: AbortSignal;
@@ -91,7 +98,7 @@ export interface ReplayOptions extends Omit<RebuildOptions, 'database'> {
  */
 export async function replay(options: ReplayOptions): Promise<{ events: number; checkpoint: Checkpoint | null }> {
   const { database, store, projections, target, until } = options;
-  const commitEvery = options.commitEvery ?? 10_000;
+  const commitEvery = options.commitEvery ?? 20_000;
   const started = performance.now();
   await database.query(sql`delete from ${checkpoints} where name in (${sql.join(projections.map((p) => sql`${target.checkpointName(p.name)}`), sql`, `)})`);
   const [{ total } = { total: 0 }] = await database.query<{ total: number | string }>(sql`select count(*) as total from ${eventsTable}`);
@@ -128,8 +135,14 @@ export async function replay(options: ReplayOptions): Promise<{ events: number; 
       }
       if (batch.length > 0) {
         const last = batch[batch.length - 1]!;
-        const events = await feed.project(batch);
-        reduceInto(rows, committed.map((cursor) => ({ ...cursor, after: reduced })), events);
+        const cursors = committed.map((cursor) => ({ ...cursor, after: reduced }));
+        // In slices, letting the event loop turn in between: the next batch's rows arrive
+        // (and the database goes on producing them) while this one is reduced, instead of
+        // waiting in a full socket buffer until the whole batch is done.
+        for (let from = 0; from < batch.length; from += SLICE) {
+          reduceInto(rows, cursors, await feed.project(batch.slice(from, from + SLICE)));
+          await nextTurn();
+        }
         reduced = { transactionId: last.transactionId, globalPosition: last.globalPosition };
         folded += batch.length;
         count += batch.length;
