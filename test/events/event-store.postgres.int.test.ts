@@ -12,6 +12,7 @@ import { verifyChain } from '../../src/events/hash-chain.ts';
 import { createEventStore } from '../../src/events/sql-event-store.ts';
 import { dropDatabase, freshDatabaseUrl } from '../support/postgres.ts';
 import { event, eventStoreContract, sleep, waitFor, withStore } from './event-store.contract.ts';
+import { eventStoreRoundTrips } from './event-store.round-trips.ts';
 
 async function openFresh(options?: PostgresOptions) {
   const url = await freshDatabaseUrl('runlog_events');
@@ -253,6 +254,10 @@ describe('EventStore on Postgres', () => {
         ['Fast'],
       );
     }));
+});
+
+describe('EventStore round trips on Postgres', () => {
+  eventStoreRoundTrips();
 });
 
 describe('Database on Postgres', () => {
