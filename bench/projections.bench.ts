@@ -9,9 +9,12 @@
  * six steps; 70% pass, 20% fail and skip their dependent, 10% are cancelled), 100 builds
  * running at a time so their events interleave, bulk-loaded with COPY.
  * Size: 1,000,000 events; `--events=N` or BENCH_EVENTS=N to scale down.
+ * Seen on a busy 2-core VM at 1,000,000 events: raw 17,181 events/s, rebuild 7,959 events/s
+ * (125.6 s), ratio 0.46.
  */
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { sql as drizzleSql } from 'drizzle-orm';
 import postgres from 'postgres';
 import { BuildCommand, type BuildCommandInput } from '../src/events/build-commands.ts';
 import { decide } from '../src/events/build-decider.ts';
@@ -181,6 +184,7 @@ function* copyLines(count: number): Generator<string> {
   }
 }
 
+/** Loads `count` events of decider-made builds into the empty, migrated database at `url` (for this and other benches). */
 export async function load(url: string, count: number): Promise<void> {
   const sql = postgres(url, { max: 1, onnotice: () => {} });
   try {
@@ -244,11 +248,11 @@ export async function run(): Promise<void> {
 
     const rawRate = count / ((raw.seconds + rawAgain.seconds) / 2);
     const ratio = rebuilt.eventsPerSecond / rawRate;
-    const [{ builds, stages, steps }] = await database.query<{ builds: string; stages: string; steps: string }>(
-      (await import('drizzle-orm')).sql`select (select count(*) from builds)::text as builds, (select count(*) from stages)::text as stages, (select count(*) from steps)::text as steps`,
-    ) as [{ builds: string; stages: string; steps: string }];
+    const [views] = await database.query<{ builds: string; stages: string; steps: string }>(
+      drizzleSql`select (select count(*) from builds)::text as builds, (select count(*) from stages)::text as stages, (select count(*) from steps)::text as steps`,
+    );
     console.log(`  raw cursor read (postgres driver, 1000 rows a fetch)  ${fmt(rawRate)} events/s`);
-    console.log(`  rebuild of every projection (${projections.length})              ${fmt(rebuilt.eventsPerSecond)} events/s  (${(rebuilt.elapsedMs / 1000).toFixed(1)} s; ${builds} builds, ${stages} stages, ${steps} steps)`);
+    console.log(`  rebuild of every projection (${projections.length})              ${fmt(rebuilt.eventsPerSecond)} events/s  (${(rebuilt.elapsedMs / 1000).toFixed(1)} s; ${views!.builds} builds, ${views!.stages} stages, ${views!.steps} steps)`);
     console.log(`  ratio rebuild/raw: ${ratio.toFixed(2)} (goal >= ${GOAL})`);
   } finally {
     await database.close();
