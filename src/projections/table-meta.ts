@@ -12,14 +12,13 @@ export interface ColumnMeta {
   readonly sql: string;
   /** SQL type, for `json_to_recordset(...) AS x(<sql> <type>)`. */
   readonly type: string;
-  /** Position in the table, so column lists are written in one order whatever the reducer's. */
-  readonly index: number;
 }
 
 export interface TableMeta {
   readonly name: TableName;
   /** The table's name in the live schema. */
   readonly sqlName: string;
+  /** In table order: column lists are written in this order, whatever order a reducer used. */
   readonly columns: readonly ColumnMeta[];
   readonly byProp: ReadonlyMap<string, ColumnMeta>;
   /** Primary-key columns, in key order. */
@@ -29,7 +28,7 @@ export interface TableMeta {
 
 function metaOf(name: TableName, table: PgTable): TableMeta {
   const columns = Object.entries(getTableColumns(table)).map(
-    ([prop, column], index): ColumnMeta => ({ prop, sql: column.name, type: column.getSQLType(), index }),
+    ([prop, column]): ColumnMeta => ({ prop, sql: column.name, type: column.getSQLType() }),
   );
   const bySql = new Map(columns.map((column) => [column.sql, column]));
   const config = getTableConfig(table);
