@@ -6,18 +6,30 @@ import { z } from 'zod';
  */
 export const repoStreamId = (repoId: string) => `repo-${repoId}`;
 
-/** Settings a user may set at activation and change later (Drone's repo fields). */
-export const RepoSettings = z.object({
-  cloneUrl: z.string().default(''),
-  defaultBranch: z.string().min(1).default('main'),
-  configPath: z.string().min(1).default('.drone.yml'),
+const settingFields = {
+  cloneUrl: z.string(),
+  defaultBranch: z.string().min(1),
+  configPath: z.string().min(1),
   /** Stage timeout in minutes. */
-  timeout: z.number().int().min(1).max(24 * 60).default(60),
-  trusted: z.boolean().default(false),
+  timeout: z.number().int().min(1).max(24 * 60),
+  trusted: z.boolean(),
   /** Builds not triggered by an admin wait for approval. */
-  protected: z.boolean().default(false),
-  visibility: z.enum(['public', 'private', 'internal']).default('private'),
+  protected: z.boolean(),
+  visibility: z.enum(['public', 'private', 'internal']),
+};
+
+/** Settings a user may set at activation and change later (Drone's repo fields), with Drone's defaults. */
+export const RepoSettings = z.object({
+  cloneUrl: settingFields.cloneUrl.default(''),
+  defaultBranch: settingFields.defaultBranch.default('main'),
+  configPath: settingFields.configPath.default('.drone.yml'),
+  timeout: settingFields.timeout.default(60),
+  trusted: settingFields.trusted.default(false),
+  protected: settingFields.protected.default(false),
+  visibility: settingFields.visibility.default('private'),
 });
+/** A change names only what changed: no defaults, or reading it back would reset the rest. */
+export const RepoSettingsChanges = z.object(settingFields).partial();
 export type RepoSettings = z.infer<typeof RepoSettings>;
 
 const at = z.string();
@@ -28,7 +40,7 @@ export const RepoActivated = z.object({
 });
 export const RepoUpdated = z.object({
   type: z.literal('RepoUpdated'),
-  data: z.object({ repoId: z.string(), changes: RepoSettings.partial(), by: z.string(), at }),
+  data: z.object({ repoId: z.string(), changes: RepoSettingsChanges, by: z.string(), at }),
 });
 export const RepoDeactivated = z.object({
   type: z.literal('RepoDeactivated'),

@@ -60,6 +60,15 @@ describe('API (Hono app over PGlite, no socket)', () => {
     assert.deepEqual(read, repo);
   });
 
+  test('given an active repo, when one setting is patched, then the others stay as they were', async () => {
+    const patched = await call('PATCH', '/api/repos/acme/web', { timeout: 45 });
+    assert.equal(patched.status, 200);
+    const repo = await patched.json();
+    assert.equal(repo.timeout, 45);
+    assert.equal(repo.trusted, true);
+    assert.equal(repo.git_http_url, 'https://git.example.test/acme/web.git');
+  });
+
   test('given an active repo, when it is activated again, then 409 says to PATCH', async () => {
     const again = await call('POST', '/api/repos/acme/web', {});
     assert.equal(again.status, 409);
