@@ -45,7 +45,24 @@ export async function openExistingDatabase(env: NodeJS.ProcessEnv = process.env)
         'set RUNLOG_DATABASE_URL for a Postgres server, or RUNLOG_SERVER (and RUNLOG_TOKEN) to ask a running server',
     );
   }
+  if (target.kind === 'pglite') assertNotInUse(target.dir);
   return openConfiguredDatabase(env);
+}
+
+/**
+ * An embedded database folder is one process's at a time (PGlite has no server to share it),
+ * and a second process writing to it (even a reader replays and checkpoints) can corrupt it.
+ * PGlite leaves postmaster.pid in the folder while it is open; refuse then, and say how to
+ * read it anyway.
+ */
+export function assertNotInUse(dir: string): void {
+  if (existsSync(join(dir, 'postmaster.pid'))) {
+    throw new ConfigError(
+      `the embedded database ${dir} is open in another process (runlog serve?): ask that server instead with ` +
+        'RUNLOG_SERVER=http://localhost:8080 and RUNLOG_TOKEN=<its admin token> (events, replay), or stop it first. ' +
+        `If nothing is running, a crash left ${join(dir, 'postmaster.pid')} behind: delete it and run this again`,
+    );
+  }
 }
 
 export function databaseSource(database: Database, env: NodeJS.ProcessEnv = process.env): HistorySource {

@@ -15,6 +15,7 @@ import { sql } from 'drizzle-orm';
 import type { Database, Executor } from '../events/database.ts';
 import { events as eventsTable } from '../events/event-table.ts';
 import type { ChainProblem } from '../events/hash-chain.ts';
+import type { EventStore } from '../events/event-store.ts';
 import { createEventStore } from '../events/sql-event-store.ts';
 import { logChunks } from '../logs/log-table.ts';
 import { projections } from '../projections/index.ts';
@@ -57,7 +58,8 @@ export interface ImportResult extends FileCheck {
 export interface ImportOptions {
   readonly database: Database;
   readonly path: string;
-  readonly onProgress?: (progress: { phase: 'check' | 'write' | 'rebuild' | 'verify'; events: number; total: number }) => void;
+  /** `wait`: for a transaction elsewhere in the cluster to end (`events` then counts seconds). */
+  readonly onProgress?: (progress: { phase: 'check' | 'write' | 'wait' | 'rebuild' | 'verify'; events: number; total: number }) => void;
   /** Events per transaction at most; default 2000. */
   readonly batchSize?: number;
 }
@@ -83,9 +85,29 @@ export async function importLog(options: ImportOptions): Promise<ImportResult> {
     throw new Error(`import failed, the database is empty again: ${(error as Error).message}`);
   }
   const store = createEventStore(database);
+  await untilReadable(database, store, (waitedMs) => options.onProgress?.({ phase: 'wait', events: Math.round(waitedMs / 1000), total: 0 }));
   const rebuilt = await rebuildProjections({ database, store, projections, onProgress: (p) => options.onProgress?.({ phase: 'rebuild', events: p.events, total }) });
   const verified = await verifyLog({ database, store, manifest: checked.manifest, onProgress: (p) => options.onProgress?.({ phase: 'verify', events: p.events, total }) });
   return { ...checked, rebuilt, verified };
+}
+
+/**
+ * Waits until every imported event is readable by followers: below the commit horizon, which
+ * a transaction still running anywhere in the cluster (another database's, even) holds back.
+ * Rebuilding before that would miss the events it holds back.
+ */
+async function untilReadable(database: Database, store: EventStore, onWait: (waitedMs: number) => void): Promise<void> {
+  const [last] = await database.query<{ tx: string; position: string }>(
+    sql`select transaction_id::text as tx, global_position::text as position from ${eventsTable} order by transaction_id desc, global_position desc limit 1`,
+  );
+  if (!last) return;
+  const started = performance.now();
+  for (;;) {
+    const readable = await store.lastCheckpoint();
+    if (readable && readable.transactionId === last.tx && readable.globalPosition === last.position) return;
+    onWait(performance.now() - started);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
 }
 
 /** Every line of a file, numbered from 1 (blank lines skipped). */

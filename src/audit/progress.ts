@@ -1,8 +1,8 @@
 // Progress of a long run (verify, export, import) on stderr: a bar redrawn in place on a
 // terminal, a plain line every few seconds otherwise (CI logs, files), nothing when quiet.
 export interface Progress {
-  /** `done` of `total` (0 when unknown) things, e.g. events. */
-  update(label: string, done: number, total: number): void;
+  /** `done` of `total` (0 when unknown) things, e.g. events (or `unit`, for this update). */
+  update(label: string, done: number, total: number, unit?: string): void;
   /** Ends the bar's line, if one was drawn. */
   end(): void;
 }
@@ -38,14 +38,14 @@ export function createProgress(options: ProgressOptions = {}): Progress {
   let lastLabel = '';
   let drawn = false;
   return {
-    update(label, done, total) {
+    update(label, done, total, unit) {
       if (options.quiet) return;
       const at = now();
       // A new phase always shows; otherwise 10 redraws a second on a terminal, a line every 5 s in a log.
       if (label === lastLabel && at - last < (tty ? 100 : 5000)) return;
       last = at;
       lastLabel = label;
-      const text = progressText(label, done, total, at - started, options.unit, tty);
+      const text = unit ? `${label}: ${count(done)} ${unit}` : progressText(label, done, total, at - started, options.unit, tty);
       if (tty) {
         stream.write(`\r${text}\u001b[K`);
         drawn = true;

@@ -12,6 +12,9 @@ export function formatVerifyReport(report: VerifyReport): string {
     `chains: ${plural(chains.streams, 'stream')}, ${plural(chains.events, 'event')} checked` +
       (chains.problems.length === 0 ? ': intact' : `: ${plural(chains.problems.length, 'problem')}`),
   );
+  if (chains.heldBack) {
+    lines.push(`  note: ${plural(chains.heldBack, 'event')} could not be read yet (a transaction still running elsewhere in the cluster holds them back) and ${chains.heldBack === 1 ? 'was' : 'were'} not checked; run verify again once it ends`);
+  }
   for (const problem of chains.problems) {
     lines.push(`  ${problem.kind.toUpperCase().padEnd(9)}  ${problem.streamId} version ${problem.streamVersion}: ${problem.detail}`);
   }

@@ -37,7 +37,16 @@ export interface VerifyReport {
   readonly ok: boolean;
   /** 'log' for the whole log, else the build's stream id. */
   readonly scope: string;
-  readonly chains: { readonly streams: number; readonly events: number; readonly problems: readonly ChainProblem[] };
+  readonly chains: {
+    readonly streams: number;
+    readonly events: number;
+    readonly problems: readonly ChainProblem[];
+    /**
+     * Events in the table when verify began that it could not read yet: a transaction still
+     * running somewhere in the cluster holds the commit horizon below them. Not checked.
+     */
+    readonly heldBack?: number;
+  };
   readonly heads: readonly HeadProblem[];
   /** null when the views were not checked (`--no-views`). */
   readonly views: ViewReport | null;
@@ -116,10 +125,11 @@ export async function verifyLog(options: VerifyOptions): Promise<VerifyReport> {
   }
   const heads = [...(await headsBelowViews(database, store, walker)), ...(options.manifest ? await headsBelowManifest(database, walker, options.manifest) : [])];
   const ok = problems.length === 0 && heads.length === 0 && (views === null || (views.error === undefined && views.differences.length === 0));
+  const heldBack = Math.max(0, Number(total) - walker.events);
   return {
     ok,
     scope: 'log',
-    chains: { streams: walker.streams, events: walker.events, problems },
+    chains: { streams: walker.streams, events: walker.events, problems, ...(heldBack > 0 ? { heldBack } : {}) },
     heads,
     views,
     elapsedMs: performance.now() - started,

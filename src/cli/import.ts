@@ -12,7 +12,8 @@ import { ImportRefused, importLog } from '../audit/import.ts';
 import { createProgress } from '../audit/progress.ts';
 import { formatVerifyReport } from '../audit/verify-report.ts';
 import type { Database } from '../events/database.ts';
-import { openConfiguredDatabase } from '../server/config.ts';
+import { databaseTarget, openConfiguredDatabase } from '../server/config.ts';
+import { assertNotInUse } from '../audit/history-source.ts';
 
 const usage = `usage: runlog import <file | ->
 
@@ -27,7 +28,13 @@ whose chains or manifest do not hold is refused before anything is written.
 Stop any server using the target database first.
 `;
 
-const phaseLabels = { check: 'import: checking the file', write: 'import: writing events', rebuild: 'import: building the views', verify: 'import: verifying' } as const;
+const phaseLabels = {
+  check: 'import: checking the file',
+  write: 'import: writing events',
+  wait: 'import: waiting for a transaction elsewhere in the cluster to end before the views are built',
+  rebuild: 'import: building the views',
+  verify: 'import: verifying',
+} as const;
 
 export async function run(args: string[], io: { stdout?: NodeJS.WritableStream } = {}): Promise<number> {
   const stdout = io.stdout ?? process.stdout;
@@ -53,8 +60,10 @@ export async function run(args: string[], io: { stdout?: NodeJS.WritableStream }
       path = join(spool, 'export.ndjson');
       await pipeline(process.stdin, createWriteStream(path));
     } else if (!existsSync(path)) throw new UsageError(`no file ${path}`);
+    const target = databaseTarget();
+    if (target.kind === 'pglite') assertNotInUse(target.dir);
     database = await openConfiguredDatabase();
-    const result = await importLog({ database, path, onProgress: (p) => progress.update(phaseLabels[p.phase], p.events, p.total) });
+    const result = await importLog({ database, path, onProgress: (p) => progress.update(phaseLabels[p.phase], p.events, p.total, p.phase === 'wait' ? 's' : undefined) });
     progress.end();
     const n = (value: number) => value.toLocaleString('en-US');
     stdout.write(

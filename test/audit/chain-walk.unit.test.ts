@@ -35,7 +35,8 @@ describe('chain walk', () => {
     assert.equal(walker.events, events.length);
     assert.equal(walker.streams, 2);
     const last = events.filter((e) => e.streamId === events[0]!.streamId).at(-1)!;
-    assert.deepEqual(walker.heads().get(last.streamId), { version: last.streamVersion, hash: last.hash });
+    const head = walker.heads().get(last.streamId)!;
+    assert.deepEqual([head.version, head.hash], [last.streamVersion, last.hash]);
     assert.equal(walker.last?.globalPosition, events.at(-1)!.globalPosition);
   });
 

@@ -11,12 +11,13 @@ import { buildViewRows } from '../../src/audit/build-views.ts';
 import { fromStored } from '../../src/audit/history-event.ts';
 import { eventsUpTo } from '../../src/audit/moment.ts';
 import { snapshotAt } from '../../src/audit/replay.ts';
-import { openPglite, type Database } from '../../src/events/database.ts';
+import { openPostgres, type Database } from '../../src/events/database.ts';
 import type { EventStore } from '../../src/events/event-store.ts';
 import { createEventStore } from '../../src/events/sql-event-store.ts';
 import { projections } from '../../src/projections/index.ts';
 import { startProjector, type Projector } from '../../src/projections/projector.ts';
 import { builds, queue, stages, steps } from '../../src/projections/tables.ts';
+import { dropDatabase, freshDatabaseUrl } from '../support/postgres.ts';
 import { appendAll, auditHistories, auditRepoHistories } from './audit-histories.ts';
 
 interface Recorded {
@@ -36,9 +37,12 @@ describe('replay at every position equals the views at that moment', () => {
   let projector: Projector;
   const stop = new AbortController();
   const recorded: Recorded[] = [];
+  let url: string;
 
+  // Postgres: the fold does not depend on the database, and opening PGlite costs seconds (verify runs on both).
   before(async () => {
-    database = await openPglite();
+    url = await freshDatabaseUrl('runlog_audit_history');
+    database = await openPostgres(url, { max: 4 });
     store = createEventStore(database);
     projector = startProjector({ database, store, projections, signal: stop.signal, pollIntervalMs: 5, onError: () => {} });
     app = createApp({
@@ -74,6 +78,7 @@ describe('replay at every position equals the views at that moment', () => {
     stop.abort();
     await projector.done;
     await database.close();
+    await dropDatabase(url);
   });
 
   test('given every recorded moment, then the replayed statuses, the view rows and ?at= are what the views showed', async () => {

@@ -4,7 +4,7 @@
 // input is a message, never a stack trace.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -43,7 +43,7 @@ async function cli(command: string, args: string[], env: Record<string, string |
   }
 }
 
-/** `node bin/runlog.js <args>` as a user runs it (asynchronously, so a server in this process can answer it). */
+/** `node bin/runlog.js <args>` as a user runs it: the real exit code and output streams. */
 function spawned(args: string[], env: Record<string, string>): Promise<Result> {
   const bin = fileURLToPath(new URL('../../bin/runlog.js', import.meta.url));
   return new Promise((resolve) => {
@@ -137,7 +137,7 @@ describe('runlog events, replay, verify, export, import, logs prune', () => {
     try {
       const server = { RUNLOG_SERVER: `http://127.0.0.1:${listener.port}`, RUNLOG_TOKEN: 'cli-token', RUNLOG_DATABASE_URL: undefined };
       const local = await cli('events', ['octo/one', '3', '--json'], env);
-      const remote = await spawned(['events', 'octo/one', '3', '--json'], { ...server, RUNLOG_DATABASE_URL: '' });
+      const remote = await cli('events', ['octo/one', '3', '--json'], server);
       assert.equal(remote.code, 0, remote.stderr);
       assert.equal(remote.stdout, local.stdout);
       const replayed = await cli('replay', ['octo/one', '3', '--at', '2026-01-01T00:30:00Z', '--json'], server);
@@ -164,16 +164,17 @@ describe('runlog events, replay, verify, export, import, logs prune', () => {
     const tampered = await spawned(['verify', '--no-views'], { RUNLOG_DATABASE_URL: url });
     assert.equal(tampered.code, 1, tampered.stderr);
     assert.match(tampered.stdout, new RegExp(`EDITED +build-${buildId(6)} version 1: content does not match its hash`));
+    noStack(tampered);
     const one = await cli('verify', ['octo/two', '3', '--json'], env);
     assert.equal(one.code, 1);
     assert.deepEqual(JSON.parse(one.stdout).chains.problems.map((p: { kind: string; streamVersion: number }) => [p.kind, p.streamVersion]), [['edited', 1]]);
     await database.query(sql`update events set metadata = ${metadata}::jsonb where stream_id = ${`build-${buildId(6)}`} and stream_version = 1`);
     assert.equal((await cli('verify', ['octo/two', '3', '-q'], env)).code, 0, 'put back as it was, it verifies again');
 
-    const usage = await spawned(['verify', 'octo/one'], { RUNLOG_DATABASE_URL: url });
+    const usage = await cli('verify', ['octo/one'], env);
     assert.equal(usage.code, 2);
     assert.equal(usage.stderr, 'runlog verify: expected no argument (the whole log) or <owner/name> <build>\n');
-    const noDatabase = await spawned(['verify'], { RUNLOG_DATABASE_URL: '', RUNLOG_DATA: join(folder, 'nowhere') });
+    const noDatabase = await cli('verify', [], { RUNLOG_DATABASE_URL: undefined, RUNLOG_DATA: join(folder, 'nowhere') });
     assert.equal(noDatabase.code, 2);
     assert.match(noDatabase.stderr, /^runlog verify: no runlog database at .*nowhere\/db: run this where `runlog serve` keeps its \.runlog folder/);
     noStack(noDatabase);
@@ -197,6 +198,19 @@ describe('runlog events, replay, verify, export, import, logs prune', () => {
     assert.equal(missing.code, 2);
     const bad = await cli('export', ['--since', 'last week'], env);
     assert.equal(bad.code, 2);
+  });
+
+  test('runlog import into the embedded database (a RUNLOG_DATA folder), and a folder another process holds is refused', async () => {
+    const file = join(folder, 'export.ndjson');
+    const data = join(folder, 'embedded');
+    const embedded = { RUNLOG_DATABASE_URL: undefined, RUNLOG_DATA: data };
+    const imported = await cli('import', [file, '-q'], embedded);
+    assert.equal(imported.code, 0, imported.stdout + imported.stderr);
+    assert.match(imported.stdout, /result: intact/);
+    writeFileSync(join(data, 'db', 'postmaster.pid'), '-42\n');
+    const busy = await cli('verify', [], embedded);
+    assert.equal(busy.code, 2);
+    assert.match(busy.stderr, /is open in another process \(runlog serve\?\): ask that server instead with RUNLOG_SERVER=/);
   });
 
   test('runlog logs prune: old logs go whole, the events and logs without a recorded sha256 stay', async () => {
