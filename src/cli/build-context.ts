@@ -21,6 +21,19 @@ export interface BuildFlags {
   untrusted?: boolean;
 }
 
+/** The `parseArgs` options of the trigger flags, shared by every command that takes them. */
+export const triggerFlagOptions = {
+  event: { type: 'string' },
+  branch: { type: 'string' },
+  ref: { type: 'string' },
+  commit: { type: 'string' },
+  tag: { type: 'string' },
+  repo: { type: 'string' },
+  action: { type: 'string' },
+  target: { type: 'string' },
+  cron: { type: 'string' },
+} as const;
+
 export type BuildContextResult = { ok: true; context: CompileContextInput } | { ok: false; message: string };
 
 export function buildContext(flags: BuildFlags, now: Date): BuildContextResult {

@@ -12,7 +12,7 @@ import type { CloneSource, Engine, StageRun } from '../runner/engine.ts';
 import { createExecEngine } from '../runner/exec/engine.ts';
 import { createLocalBuild } from '../runner/reporter.ts';
 import { runStage } from '../runner/stage-runner.ts';
-import { buildContext } from './build-context.ts';
+import { buildContext, triggerFlagOptions } from './build-context.ts';
 import { readPipelineFile } from './pipeline-file.ts';
 
 const usage = `usage: runlog exec [file] [options]
@@ -55,15 +55,7 @@ export async function run(args: string[]): Promise<number> {
         trusted: { type: 'boolean' },
         'no-clone': { type: 'boolean' },
         timeout: { type: 'string' },
-        event: { type: 'string' },
-        branch: { type: 'string' },
-        ref: { type: 'string' },
-        commit: { type: 'string' },
-        tag: { type: 'string' },
-        repo: { type: 'string' },
-        action: { type: 'string' },
-        target: { type: 'string' },
-        cron: { type: 'string' },
+        ...triggerFlagOptions,
         help: { type: 'boolean', short: 'h' },
       },
     });

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { compile } from '../pipeline/compile.ts';
 import { formatDiagnostic } from '../pipeline/diagnostic.ts';
-import { buildContext } from './build-context.ts';
+import { buildContext, triggerFlagOptions } from './build-context.ts';
 import { readPipelineFile } from './pipeline-file.ts';
 import { renderPlanTree } from './plan-tree.ts';
 
@@ -32,15 +32,7 @@ export async function run(args: string[]): Promise<number> {
       args,
       allowPositionals: true,
       options: {
-        event: { type: 'string' },
-        branch: { type: 'string' },
-        ref: { type: 'string' },
-        commit: { type: 'string' },
-        tag: { type: 'string' },
-        repo: { type: 'string' },
-        action: { type: 'string' },
-        target: { type: 'string' },
-        cron: { type: 'string' },
+        ...triggerFlagOptions,
         untrusted: { type: 'boolean' },
         json: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
