@@ -33,7 +33,8 @@ export function createProgress(options: ProgressOptions = {}): Progress {
   const stream = options.stream ?? process.stderr;
   const now = options.now ?? (() => performance.now());
   const tty = stream.isTTY === true;
-  const started = now();
+  // The rate is per phase: a new label starts its own clock.
+  let started = now();
   let last = -Infinity;
   let lastLabel = '';
   let drawn = false;
@@ -43,6 +44,7 @@ export function createProgress(options: ProgressOptions = {}): Progress {
       const at = now();
       // A new phase always shows; otherwise 10 redraws a second on a terminal, a line every 5 s in a log.
       if (label === lastLabel && at - last < (tty ? 100 : 5000)) return;
+      if (label !== lastLabel) started = at;
       last = at;
       lastLabel = label;
       const text = unit ? `${label}: ${count(done)} ${unit}` : progressText(label, done, total, at - started, options.unit, tty);

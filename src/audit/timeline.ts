@@ -22,8 +22,10 @@ export interface TimelineEntry {
   readonly stepName?: string;
   /** `actor` metadata: the user or service that issued the command. */
   readonly actor?: string;
-  /** The runner that reported it (`runnerId` metadata, or the runner the event names). */
+  /** The runner that reported it (`runnerId` metadata), else the runner the event names. */
   readonly runner?: string;
+  /** Who caused it, for the BY column: the reporting runner, else the actor, else the runner named. */
+  readonly by: string;
   /** The essential fields in words. */
   readonly summary: string;
 }
@@ -62,8 +64,11 @@ export function timelineEntry(event: HistoryEvent, names: PlanNames): TimelineEn
   const step = typeof data.step === 'number' ? data.step : undefined;
   const actor = typeof event.metadata.actor === 'string' ? event.metadata.actor : undefined;
   const namedRunner = (data.runner as { id?: unknown } | undefined)?.id;
-  const runner =
-    typeof event.metadata.runnerId === 'string' ? event.metadata.runnerId : typeof namedRunner === 'string' ? namedRunner : undefined;
+  const reporter = typeof event.metadata.runnerId === 'string' ? event.metadata.runnerId : undefined;
+  const runner = reporter ?? (typeof namedRunner === 'string' ? namedRunner : undefined);
+  // A runner that reported the event caused it; otherwise the actor did (the reaper expiring a
+  // runner's lease is the reaper's act, not the runner's), else the runner the event names.
+  const by = reporter !== undefined ? `runner ${reporter}` : (actor ?? (runner !== undefined ? `runner ${runner}` : ''));
   const stageName = stage === undefined ? undefined : names.stage(stage);
   const stepName = stage === undefined || step === undefined ? undefined : names.step(stage, step);
   return {
@@ -77,6 +82,7 @@ export function timelineEntry(event: HistoryEvent, names: PlanNames): TimelineEn
     ...(stepName === undefined ? {} : { stepName }),
     ...(actor === undefined ? {} : { actor }),
     ...(runner === undefined ? {} : { runner }),
+    by,
     summary: summarize(event.type, data, names),
   };
 }
@@ -185,8 +191,6 @@ const where = (entry: TimelineEntry): string => {
   return `${stage} › ${entry.stepName ?? `step ${entry.step}`}`;
 };
 
-const who = (entry: TimelineEntry): string => (entry.runner !== undefined ? `runner ${entry.runner}` : (entry.actor ?? ''));
-
 // Fixed widths, so `--follow` can print each entry as it comes and the columns still line up.
 const WIDTHS = { at: 23, position: 8, type: 17, where: 22, who: 16 };
 
@@ -205,7 +209,7 @@ function row(at: string, position: string, type: string, place: string, by: stri
 
 /** One line of the text timeline (no newline). */
 export const formatEntry = (entry: TimelineEntry): string =>
-  row(formatTime(entry.at), entry.position, entry.type, where(entry), who(entry), entry.summary).trimEnd();
+  row(formatTime(entry.at), entry.position, entry.type, where(entry), entry.by, entry.summary).trimEnd();
 
 /**
  * One NDJSON object of `runlog events --json`: the stored event in its wire form plus what
@@ -220,6 +224,7 @@ export function entryJson(event: HistoryEvent, entry: TimelineEntry): Record<str
     ...(entry.step === undefined ? {} : { step: entry.step, step_name: entry.stepName ?? null }),
     actor: entry.actor ?? null,
     runner: entry.runner ?? null,
+    by: entry.by,
     summary: entry.summary,
   };
 }

@@ -38,6 +38,8 @@ describe('timeline', () => {
     assert.equal(expired.summary, 'lease lease-1-1 of r1 (runner-1) expired (no heartbeat), attempt 1');
     assert.equal(expired.runner, 'runner-1', 'the runner the event names');
     assert.equal(expired.actor, 'system:reaper');
+    assert.equal(expired.by, 'system:reaper', 'the reaper expired the lease, the runner did not');
+    assert.equal(summaryOf(lost, 'StageClaimed').by, 'runner runner-1');
     assert.equal(summaryOf(lost, 'StageRequeued').summary, 'requeued as attempt 2');
     assert.equal(summaryOf(resumed, 'StageResumed').summary, 'resumed from step 2 (b), workspace kept, attempt 2');
     assert.equal(summaryOf(resumed, 'StepRetried').summary, 'retry 1 after exit code 1');
