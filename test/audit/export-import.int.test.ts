@@ -128,6 +128,21 @@ describe('export and import between Postgres and PGlite', () => {
     }
   });
 
+  test('given a time range, then the file holds the streams begun in it with their builds\' repos, whole', async () => {
+    // Build 1 was recorded a year earlier (recorded_at is not hashed: the chain stays intact).
+    await source.query(sql`update events set recorded_at = recorded_at - interval '365 days' where stream_id = ${`build-${buildId(1)}`}`);
+    let text = '';
+    const cutoff = new Date(Date.now() - 100 * 86_400_000).toISOString();
+    const end = await exportLog({ database: source, selection: { until: cutoff }, write: (chunk) => void (text += chunk) });
+    const streams = new Set(text.trimEnd().split('\n').map((line) => JSON.parse(line)).filter((line) => line.stream).map((line) => line.stream));
+    assert.deepEqual([...streams].sort(), [`build-${buildId(1)}`, 'repo-repo-1'].sort(), 'the build, and its repo whole although it began later');
+    assert.equal(end.streams, 2);
+    let after = '';
+    await exportLog({ database: source, selection: { since: cutoff, repo: 'octo/one' }, write: (chunk) => void (after += chunk) });
+    const later = new Set(after.trimEnd().split('\n').map((line) => JSON.parse(line)).filter((line) => line.stream).map((line) => line.stream));
+    assert.ok(!later.has(`build-${buildId(1)}`) && later.has(`build-${buildId(3)}`) && later.has('repo-repo-1') && !later.has(`build-${buildId(2)}`));
+  });
+
   test('given a damaged file or a database that is not empty, then nothing is imported and the problem is named', async () => {
     const text = readFileSync(join(folder, 'from-postgres.ndjson'), 'utf8');
     const lines = text.trimEnd().split('\n');
