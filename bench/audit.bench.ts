@@ -35,7 +35,7 @@ function eventCount(): number {
 }
 
 /** Replaces every event's placeholder hashes with the real chain: one pass in stream order, one UPDATE. */
-async function chain(url: string): Promise<void> {
+export async function chain(url: string): Promise<void> {
   const sql = postgres(url, { max: 2, onnotice: () => {} });
   try {
     await sql`create unlogged table bench_hashes (global_position bigint primary key, prev_hash text not null, hash text not null)`;

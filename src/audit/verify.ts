@@ -111,7 +111,7 @@ export async function verifyLog(options: VerifyOptions): Promise<VerifyReport> {
   }
 
   // The rest of the log: past where the views stand, or all of it without views.
-  for await (const batch of store.readAllBatches({ after: walker.last, batchSize: options.batchSize ?? 5000, ...(options.signal ? { signal: options.signal } : {}) })) {
+  for await (const batch of prefetched(store.readAllBatches({ after: walker.last, batchSize: options.batchSize ?? 5000, ...(options.signal ? { signal: options.signal } : {}) }))) {
     walker.feed(batch);
     progress('rest', walker.events);
   }
@@ -134,6 +134,24 @@ export async function verifyLog(options: VerifyOptions): Promise<VerifyReport> {
     views,
     elapsedMs: performance.now() - started,
   };
+}
+
+/** The next batch is read while this one is hashed: the database works while this process does. */
+async function* prefetched<T>(batches: AsyncGenerator<T, void, undefined>): AsyncGenerator<T, void, undefined> {
+  let next = batches.next();
+  try {
+    for (;;) {
+      const { value, done } = await next;
+      if (done) return;
+      next = batches.next();
+      // A failed read surfaces where it is awaited, in the next round.
+      next.catch(() => {});
+      yield value;
+    }
+  } finally {
+    await next.catch(() => {});
+    await batches.return(undefined);
+  }
 }
 
 /** Streams whose view row says it saw a later version than the log now holds. */
