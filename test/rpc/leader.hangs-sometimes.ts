@@ -21,7 +21,11 @@ describe('leader election on a Postgres advisory lock', () => {
     await dropDatabase(url);
   });
 
-  test('given two servers, one leads; when it stops, or its session is killed, the other takes over', async () => {
+  test('given two servers, one leads; when it stops, or its session is killed, the other takes over', async (t) => {
+    // In a server the HTTP listener keeps the event loop alive; here nothing else does
+    // while the candidates wait on their (unref'd) database sockets between ticks.
+    const keepAlive = setInterval(() => {}, 1000);
+    t.after(() => clearInterval(keepAlive));
     const leading = new Set<string>();
     const candidate = (name: string) => {
       const stop = new AbortController();
