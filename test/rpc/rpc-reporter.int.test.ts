@@ -105,13 +105,13 @@ describe('the runner side of the RPC: client, heartbeat and reporter against the
       await database.db.update(leases).set({ expiresAt: sql`now() - interval '1 second'` }).where(eq(leases.buildId, build.id));
       const reaping = new AbortController();
       const reaper = runReaper({ database, store, signal: reaping.signal, everyMs: 50, log: () => {} });
-      for (let i = 0; i < 100 && (await findLease(database, { buildId: build.id, stage: 1 })); i++) await sleep(50);
+      for (let i = 0; i < 400 && (await findLease(database, { buildId: build.id, stage: 1 })); i++) await sleep(50);
       reaping.abort();
       await reaper;
 
       const resumed = startHeartbeat({ client, buildId: build.id, stage: 1, leaseToken: answer.leaseToken, everyMs: 20, signal: stop.signal });
       const fenced = createRpcReporter({ client, buildId: build.id, stage: 1, leaseToken: answer.leaseToken, heartbeat: resumed });
-      for (let i = 0; i < 100 && !resumed.lost; i++) await sleep(20);
+      for (let i = 0; i < 500 && !resumed.lost; i++) await sleep(20);
       assert.equal(resumed.lost, true, 'the heartbeat was refused');
       await assert.rejects(fenced.cancelled(), (error: unknown) => isIllegalCommand(error) && error.code === 'stale_lease');
       await assert.rejects(
