@@ -1,6 +1,6 @@
 // `runlog verify`: is the log intact, and are the views what it says? Three checks:
 // - chains: every stream's hash chain, in one pass over the log (chain-walk.ts), each
-//   suspect stream then named version by version by `verifyChain`;
+//   suspect stream then named version by version by `verifyChain` (classifyStream);
 // - heads: a deleted *last* event leaves no hole in its chain, but the views remember the
 //   version they saw (builds.version, repos.version), and an export's manifest records each
 //   stream's head: a head below either is a deleted tail;
@@ -8,21 +8,21 @@
 // The replay reads the log once and the chain walk taps that same read.
 import { and, eq, sql } from 'drizzle-orm';
 import { canonicalJson } from '../events/canonical-json.ts';
+import { compareCheckpoints } from '../events/checkpoint.ts';
 import type { Database } from '../events/database.ts';
 import type { EventStore, StoredEvent } from '../events/event-store.ts';
 import { events as eventsTable } from '../events/event-table.ts';
 import type { ChainProblem } from '../events/hash-chain.ts';
 import { projections as allProjections } from '../projections/index.ts';
 import type { Projection } from '../projections/projection.ts';
-import { readCheckpoints, liveTarget } from '../projections/projection-writer.ts';
+import { liveTarget, readCheckpoints } from '../projections/projection-writer.ts';
 import type { RebuildProgress } from '../projections/rebuild.ts';
+import { tableMeta } from '../projections/table-meta.ts';
 import { builds, queue, repos, stages, steps } from '../projections/tables.ts';
 import { buildViewRows, perBuildTables } from './build-views.ts';
 import { classifyStream, createChainWalker, inLogOrder, type ChainWalker } from './chain-walk.ts';
 import { fromStored } from './history-event.ts';
 import { compareViews, rowDifference, type RowDifference, type ViewReport } from './view-check.ts';
-import { tableMeta } from '../projections/table-meta.ts';
-import { compareCheckpoints } from '../events/checkpoint.ts';
 
 /** A stream head that something outside the chain remembers higher (or different) than the log holds. */
 export interface HeadProblem {
