@@ -21,6 +21,9 @@ install_missing() {
   command -v dockerd >/dev/null || want+=(docker.io)
   [ -x /bin/busybox ] || want+=(busybox-static)
   command -v git >/dev/null || want+=(git)
+  # The image registry (caicloud build/push tests) and the browser (web page tests).
+  command -v docker-registry >/dev/null || want+=(docker-registry)
+  command -v chromium >/dev/null || want+=(chromium)
   if [ ${#want[@]} -gt 0 ]; then
     say "installing ${want[*]} (apt)"
     export DEBIAN_FRONTEND=noninteractive
