@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import { createJetStreamQueue } from '../dispatch/jetstream-queue.ts';
+import { natsNamespaceFromEnv } from '../dispatch/nats-namespace.ts';
 import type { StageOffer } from '../dispatch/stage-queue.ts';
 import { createRpcClient } from '../rpc/client.ts';
 import type { ClaimAnswer } from '../rpc/claim.ts';
@@ -56,9 +57,15 @@ function settings(args: string[]) {
   if (!Number.isInteger(capacity) || capacity < 1 || capacity > 64) throw new UsageError(`--capacity must be a whole number from 1 to 64, got '${values.capacity}'`);
   const engine = values.engine ?? 'docker';
   if (engine !== 'docker' && engine !== 'exec') throw new UsageError(`--engine must be docker or exec, got '${engine}'`);
+  let namespace;
+  try {
+    namespace = natsNamespaceFromEnv();
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
   const host = hostPlatform();
   const platform = { os: values.os ?? host.os, arch: values.arch ?? host.arch, variant: values.variant ?? host.variant, kernel: values.kernel ?? host.kernel };
-  return { server, nats, secret, name: values.name ?? hostname(), capacity, labels: parseLabels(values.labels ?? ''), engine, platform } as const;
+  return { server, nats, secret, name: values.name ?? hostname(), capacity, labels: parseLabels(values.labels ?? ''), engine, platform, namespace } as const;
 }
 
 /**
@@ -94,7 +101,7 @@ export async function run(args: string[]): Promise<number> {
   const runner = { id: `runner:${config.name}`, name: config.name };
   const engine = await pickEngine(config.engine, config.name);
   await engine.sweep({ runner: config.name }).catch((error: unknown) => log(`runlog runner: sweep failed: ${String(error)}`));
-  const queue = await createJetStreamQueue({ servers: config.nats });
+  const queue = await createJetStreamQueue({ servers: config.nats, stream: config.namespace.stream, subjectPrefix: config.namespace.stagesPrefix });
   const beats = new Map<string, { stop(): void }>();
 
   async function claim(offer: StageOffer): Promise<ClaimedStage> {

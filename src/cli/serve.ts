@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { natsNamespaceFromEnv } from '../dispatch/nats-namespace.ts';
 import { openPglite, openPostgres } from '../events/database.ts';
 import { ConfigError, dataDir, databaseTarget, portFrom } from '../server/config.ts';
 import { leaseTtlSeconds } from '../server/leases.ts';
@@ -74,7 +75,7 @@ function distributedFromEnv() {
   const rpcSecret = process.env.RUNLOG_RPC_SECRET ?? '';
   if (rpcSecret.length < 16) throw new ConfigError('RUNLOG_NATS_URL is set, so runners need RUNLOG_RPC_SECRET: a random string of at least 16 characters');
   try {
-    return { distributed: { natsUrl, rpcSecret, leaseTtlSeconds: leaseTtlSeconds() } };
+    return { distributed: { natsUrl, rpcSecret, leaseTtlSeconds: leaseTtlSeconds(), namespace: natsNamespaceFromEnv() } };
   } catch (error) {
     throw new ConfigError((error as Error).message);
   }

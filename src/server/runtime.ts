@@ -6,6 +6,7 @@ import { startProjector } from '../projections/projector.ts';
 import { runDispatcher } from '../dispatch/dispatcher.ts';
 import { createJetStreamQueue } from '../dispatch/jetstream-queue.ts';
 import { createMemoryQueue } from '../dispatch/memory-queue.ts';
+import { natsNamespace, type NatsNamespace } from '../dispatch/nats-namespace.ts';
 import { createRpcApp } from '../rpc/routes.ts';
 import { pickEngine, type EngineChoice } from '../runner/pick-engine.ts';
 import { runEmbeddedRunner } from './embedded-runner.ts';
@@ -26,7 +27,7 @@ export type ServerOptions = {
   /** `runlog serve`'s built-in runner, fed by the in-process queue; absent: no runner in this process. */
   embeddedRunner?: { engine: EngineChoice; capacity: number; name?: string };
   /** `runlog server` with RUNLOG_NATS_URL: dispatch on JetStream to `runlog runner`s, their RPC under /rpc, and the reaper. */
-  distributed?: { natsUrl: string; rpcSecret: string; leaseTtlSeconds: number };
+  distributed?: { natsUrl: string; rpcSecret: string; leaseTtlSeconds: number; namespace?: NatsNamespace };
   /** The Postgres URL behind `database`: with it, the dispatcher and the reaper run only in the replica holding the leader lock. */
   databaseUrl?: string;
 };
@@ -69,7 +70,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   }
   if (options.distributed) {
     const { natsUrl, rpcSecret, leaseTtlSeconds } = options.distributed;
-    const queue = await createJetStreamQueue({ servers: natsUrl });
+    const namespace = options.distributed.namespace ?? natsNamespace();
+    const queue = await createJetStreamQueue({ servers: natsUrl, stream: namespace.stream, subjectPrefix: namespace.stagesPrefix });
     app.route('/rpc', createRpcApp({ database, store, secret: rpcSecret, leaseTtlSeconds, log }));
     const singletons = (signal: AbortSignal) =>
       Promise.all([

@@ -16,6 +16,8 @@ import { REPO_ROOT, runtimes, startServe, type ServeProcess } from '../support/s
 // leftover message of an earlier run) shares.
 const SECRET = 'runner-e2e-secret-0123456789';
 const ADMIN = 'runner-e2e-admin';
+// A NATS namespace of this run's own: other runs sharing the nats-server never see its stages.
+const NAMESPACE = `runner-e2e-${randomBytes(4).toString('hex')}`;
 const headers = { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' };
 
 type Runner = { child: ChildProcess; output: () => string; exited: Promise<number | null> };
@@ -24,7 +26,7 @@ function startRunner(server: string, name: string, labels: string, env: Record<s
   const node = runtimes.node;
   const child = spawn(node.command, [...node.args, 'runner', '--server', server, '--name', name, '--labels', labels, '--engine', 'docker'], {
     cwd: REPO_ROOT,
-    env: { ...process.env, RUNLOG_NATS_URL: natsUrl(), RUNLOG_RPC_SECRET: SECRET, NO_COLOR: '1', ...env },
+    env: { ...process.env, RUNLOG_NATS_URL: natsUrl(), RUNLOG_NATS_NAMESPACE: NAMESPACE, RUNLOG_RPC_SECRET: SECRET, NO_COLOR: '1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -74,7 +76,7 @@ async function startHarness(): Promise<Harness> {
   const server = await startServe({
     cwd: folder,
     command: 'server',
-    env: { RUNLOG_DATABASE_URL: url, RUNLOG_NATS_URL: natsUrl(), RUNLOG_RPC_SECRET: SECRET, RUNLOG_ADMIN_TOKEN: ADMIN, RUNLOG_LEASE_TTL: '3' },
+    env: { RUNLOG_DATABASE_URL: url, RUNLOG_NATS_URL: natsUrl(), RUNLOG_NATS_NAMESPACE: NAMESPACE, RUNLOG_RPC_SECRET: SECRET, RUNLOG_ADMIN_TOKEN: ADMIN, RUNLOG_LEASE_TTL: '3' },
   });
   const db = postgres(url, { max: 1, onnotice: () => {} });
   assert.equal((await fetch(`${server.url}/api/repos/acme/web`, { method: 'POST', headers, body: '{}' })).status, 200);
