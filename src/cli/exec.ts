@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import type { BuildEvent } from '../events/build-events.ts';
-import { compile } from '../pipeline/compile.ts';
+import { compileConfig } from '../pipeline/config-format.ts';
 import { formatDiagnostic } from '../pipeline/diagnostic.ts';
 import type { PlanStage, PlanStep } from '../pipeline/plan.ts';
 import { Trigger } from '../pipeline/trigger.ts';
@@ -17,8 +17,8 @@ import { readPipelineFile } from './pipeline-file.ts';
 
 const usage = `usage: runlog exec [file] [options]
 
-Runs one pipeline of a .drone.yml (default: ./.drone.yml) on this machine, without a
-server, like drone exec: on Docker for type: docker (the local socket, DOCKER_HOST), as
+Runs one pipeline of a .drone.yml (default: ./.drone.yml) or a caicloud.yml on this
+machine, without a server, like drone exec: on Docker for type: docker (the local socket, DOCKER_HOST), as
 host processes for type: exec. Output is prefixed by step name; a summary table ends it.
   --pipeline <name>     the pipeline to run (default: the first)
   --include <step>      run only these steps (repeatable); services and clone still run
@@ -28,6 +28,7 @@ host processes for type: exec. Output is prefixed by step name; a summary table 
   --trusted             run as a trusted repository (privileged steps, host volumes)
   --no-clone            skip the clone step
   --timeout <minutes>   stop the pipeline after this long (default 60)
+  --registry <host:port>  caicloud.yml: push the built image there (else it is only built)
   --event, --branch, --ref, --commit, --tag, --repo, --action, --target, --cron
                         the build to pretend (defaults from the local git repository)
 The clone step clones the local git repository at HEAD (committed work only: unlike drone
@@ -55,6 +56,7 @@ export async function run(args: string[]): Promise<number> {
         trusted: { type: 'boolean' },
         'no-clone': { type: 'boolean' },
         timeout: { type: 'string' },
+        registry: { type: 'string' },
         ...triggerFlagOptions,
         help: { type: 'boolean', short: 'h' },
       },
@@ -94,7 +96,7 @@ export async function run(args: string[]): Promise<number> {
     new Date(),
   );
   if (!context.ok) return fail(context.message);
-  const { plan, diagnostics } = compile(read.text, context.context, { file });
+  const { plan, diagnostics } = compileConfig(read.text, context.context, { file, ...(values.registry ? { registry: values.registry } : {}) });
   for (const diagnostic of diagnostics) process.stderr.write(`${formatDiagnostic(diagnostic)}\n`);
   if (!plan) return 1;
 

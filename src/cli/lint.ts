@@ -1,13 +1,14 @@
 import { parseArgs } from 'node:util';
-import { compile } from '../pipeline/compile.ts';
+import { compileConfig } from '../pipeline/config-format.ts';
 import { formatDiagnostic } from '../pipeline/diagnostic.ts';
 import { buildContext } from './build-context.ts';
 import { readPipelineFile } from './pipeline-file.ts';
 
 const usage = `usage: runlog lint [file] [--untrusted]
 
-Checks a .drone.yml (default: ./.drone.yml) the way runlog and Drone read it and prints
-every problem as file:line:col: severity: message.
+Checks a .drone.yml (default: ./.drone.yml) the way runlog and Drone read it, or a
+caicloud.yml (by its name, or by its content), and prints every problem as
+file:line:col: severity: message.
   --untrusted   check as for a repository that is not trusted (no privileged steps,
                 host volumes, dns, extra_hosts or network_mode)
 Exit status: 0 no errors (warnings allowed), 1 errors found, 2 the command could not run.
@@ -41,7 +42,7 @@ export async function run(args: string[]): Promise<number> {
     process.stderr.write(`runlog lint: ${context.message}\n`);
     return 2;
   }
-  const { plan, diagnostics } = compile(read.text, context.context, { file });
+  const { plan, diagnostics } = compileConfig(read.text, context.context, { file });
   for (const diagnostic of diagnostics) process.stdout.write(`${formatDiagnostic(diagnostic)}\n`);
   const errors = diagnostics.filter((d) => d.severity === 'error').length;
   const warnings = diagnostics.length - errors;

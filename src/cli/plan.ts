@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { compile } from '../pipeline/compile.ts';
+import { compileConfig } from '../pipeline/config-format.ts';
 import { formatDiagnostic } from '../pipeline/diagnostic.ts';
 import { buildContext, triggerFlagOptions } from './build-context.ts';
 import { readPipelineFile } from './pipeline-file.ts';
@@ -7,8 +7,8 @@ import { renderPlanTree } from './plan-tree.ts';
 
 const usage = `usage: runlog plan [file] [options]
 
-Shows the plan a .drone.yml (default: ./.drone.yml) compiles to for one build: stages in
-order, their steps, what each waits for, and why a skipped one is skipped.
+Shows the plan a .drone.yml (default: ./.drone.yml) or a caicloud.yml compiles to for one
+build: stages in order, their steps, what each waits for, and why a skipped one is skipped.
   --event <event>     push (default), pull_request, tag, promote, rollback, cron, custom
   --branch <name>     the branch (default main; for a pull request, the target branch)
   --ref <ref>         the git ref (default refs/heads/<branch>, refs/tags/<tag>, ...)
@@ -19,6 +19,7 @@ order, their steps, what each waits for, and why a skipped one is skipped.
   --target <name>     the deploy target of a promote or rollback
   --cron <name>       the cron job's name
   --untrusted         plan as for a repository that is not trusted
+  --registry <host:port>  caicloud.yml: the registry the image is pushed to
   --json              print the plan as JSON
 Problems go to stderr as file:line:col: severity: message.
 Exit status: 0 planned, 1 the file has errors, 2 the command could not run.
@@ -34,6 +35,7 @@ export async function run(args: string[]): Promise<number> {
       options: {
         ...triggerFlagOptions,
         untrusted: { type: 'boolean' },
+        registry: { type: 'string' },
         json: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -62,7 +64,7 @@ export async function run(args: string[]): Promise<number> {
     process.stderr.write(`runlog plan: ${read.message}\n`);
     return 2;
   }
-  const { plan, diagnostics } = compile(read.text, context.context, { file });
+  const { plan, diagnostics } = compileConfig(read.text, context.context, { file, ...(values.registry ? { registry: values.registry } : {}) });
   for (const diagnostic of diagnostics) process.stderr.write(`${formatDiagnostic(diagnostic)}\n`);
   if (!plan) return 1;
   process.stdout.write(values.json ? `${JSON.stringify(plan, null, 2)}\n` : renderPlanTree(plan));

@@ -39,6 +39,44 @@ export const PlanVolume = z.discriminatedUnion('kind', [
 ]);
 export type PlanVolume = z.infer<typeof PlanVolume>;
 
+/**
+ * An image build and push the runner does itself (the docker engine's build API, no
+ * Docker-in-Docker): the context is a directory of the workspace. Registry credentials,
+ * when any, come in the step's environment as `REGISTRY_USERNAME`/`REGISTRY_PASSWORD`
+ * (secrets by name in the plan).
+ */
+export const ImageBuild = z.object({
+  /** The build context, relative to the workspace path ('.' = the workspace itself). */
+  context: z.string(),
+  /** The Dockerfile, relative to the context. */
+  dockerfile: z.string(),
+  /** The image name without tag: `<registry>/<owner>/<name>`. */
+  repo: z.string().min(1),
+  /** Every tag given to the built image; the first is the one later steps run (`BUILT_IMAGE`). */
+  tags: z.array(z.string().min(1)).min(1),
+  /** Push every tag to the repo's registry; false when no registry is configured (the image stays on the runner). */
+  push: z.boolean(),
+});
+export type ImageBuild = z.infer<typeof ImageBuild>;
+
+/**
+ * A Kubernetes deployment whose containers get a new image, through the API server's
+ * HTTP API: a strategic-merge PATCH, then the rollout watched until done or `timeoutSeconds`.
+ * The bearer token comes in the step's environment as `KUBERNETES_TOKEN` (a secret by name in the plan).
+ */
+export const KubernetesDeploy = z.object({
+  /** API server base URL, `https://host:port`. */
+  host: z.string().min(1),
+  /** A name for the cluster, for the record. */
+  cluster: z.string().default(''),
+  namespace: z.string().min(1),
+  deployment: z.string().min(1),
+  containers: z.array(z.string().min(1)).min(1),
+  image: z.string().min(1),
+  timeoutSeconds: z.number().int().positive().default(300),
+});
+export type KubernetesDeploy = z.infer<typeof KubernetesDeploy>;
+
 export const PlanStep = z.object({
   /** 1-based position in the stage, Drone's `step.number`: the clone step (when enabled) first, then services, then steps. */
   number: z.number().int().positive(),
@@ -84,6 +122,12 @@ export const PlanStep = z.object({
   extraHosts: z.array(z.string()).default([]),
   dns: z.array(z.string()).default([]),
   dnsSearch: z.array(z.string()).default([]),
+  /** More names the step's container answers to on the stage network (caicloud `links`). */
+  aliases: z.array(z.string()).optional(),
+  /** Not a container: the runner builds and pushes an image (see `ImageBuild`). */
+  build: ImageBuild.optional(),
+  /** Not a container: the runner updates a Kubernetes deployment (see `KubernetesDeploy`). */
+  deploy: KubernetesDeploy.optional(),
   /** runlog's extension: re-run on these exit codes (any non-zero when empty), up to `limit` times. */
   retry: z.object({ limit: z.number().int().min(1).max(10), exitCodes: z.array(z.number().int()).default([]) }).optional(),
 });

@@ -8,7 +8,7 @@ import { appendToStream } from '../events/append-to-stream.ts';
 import type { Database } from '../events/database.ts';
 import type { Checkpoint } from '../events/event-store.ts';
 import { EVENTS_CHANNEL } from '../events/sql-event-store.ts';
-import { compile } from '../pipeline/compile.ts';
+import { compileConfig } from '../pipeline/config-format.ts';
 import { formatDiagnostic } from '../pipeline/diagnostic.ts';
 import type { RepoSettings } from '../events/repo-events.ts';
 import { Trigger, type SystemInfo, type TriggerInput } from '../pipeline/trigger.ts';
@@ -66,7 +66,7 @@ export async function createBuild(database: Database, input: CreateBuildInput): 
 function buildCreatedData(buildId: string, number: number, input: CreateBuildInput) {
   const { repo, config } = input;
   const trigger = Trigger.parse(input.trigger);
-  const compiled = compile(
+  const compiled = compileConfig(
     config.text,
     {
       trigger,

@@ -207,7 +207,7 @@ export function containerSpec(run: StageRun, stepRun: StepRun, runner: string, p
   if (step.user) options.User = step.user;
   // network_mode (host, none, container:x) replaces the stage network, and its aliases with it
   if (step.networkMode === undefined && network !== undefined) {
-    options.NetworkingConfig = { EndpointsConfig: { [network]: { Aliases: [step.name] } } };
+    options.NetworkingConfig = { EndpointsConfig: { [network]: { Aliases: [step.name, ...(step.aliases ?? [])] } } };
   }
   return file ? { options, file } : { options };
 }
