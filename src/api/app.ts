@@ -8,6 +8,9 @@ import { registerBuildRoutes } from './build-routes.ts';
 import { registerHistoryRoutes } from './history-routes.ts';
 import { ApiError, errorResponse } from './errors.ts';
 import { registerRepoRoutes } from './repo-routes.ts';
+import { registerStreamRoutes, type Live } from './stream-routes.ts';
+import { createBuildFeed } from '../live/build-feed.ts';
+import { createLogTail } from '../live/log-tail.ts';
 
 /** What the API needs; `createApp` builds it from these and nothing else (tests call it without a socket). */
 export type AppDeps = {
@@ -19,6 +22,8 @@ export type AppDeps = {
   waitForProjections(checkpoint: Checkpoint | undefined): Promise<void>;
   now?: () => Date;
   log?: (message: string) => void;
+  /** The process's shared live followers (SSE); made on demand when absent (tests). Whoever passes them closes them. */
+  live?: Live;
 };
 
 export type Env = { Variables: { caller: Caller } };
@@ -38,6 +43,7 @@ export function createApp(deps: AppDeps): App {
   registerRepoRoutes(app, deps);
   registerHistoryRoutes(app, deps); // before the build routes: `?at=` answers GET .../builds/{number} first
   registerBuildRoutes(app, deps);
+  registerStreamRoutes(app, deps, deps.live ?? { feed: createBuildFeed(deps), logs: createLogTail(deps) });
   return app;
 }
 

@@ -56,8 +56,13 @@ export function projectedEvents(events: readonly HistoryEvent[]): ProjectedEvent
 
 /** The rows the views hold for this build once `events` (a prefix of its stream) are applied to empty tables. */
 export function buildViewRows(events: readonly HistoryEvent[]): BuildViewRows {
+  return buildViewRowsOf(projectedEvents(events));
+}
+
+/** The same from events already projected (a prefix of `projectedEvents`): folds a stream once, views it at many versions. */
+export function buildViewRowsOf(projected: readonly ProjectedEvent[]): BuildViewRows {
   const batch = createRowBatch();
-  for (const event of projectedEvents(events)) {
+  for (const event of projected) {
     for (const projection of perBuildProjections) {
       if (projection.handles.has(event.type)) for (const op of projection.reduce(event)) batch.add(op);
     }

@@ -8,6 +8,7 @@ import { IllegalCommand } from '../events/decider-errors.ts';
 import { events as eventsTable } from '../events/event-table.ts';
 import type { EventStore } from '../events/event-store.ts';
 import { appendChunk, clearStepLog } from '../logs/log-store.ts';
+import { announceLog } from '../live/log-tail.ts';
 import { ApiError, errorResponse } from '../api/errors.ts';
 import { parseBody } from '../api/bodies.ts';
 import { handleBuildCommand, readBuild } from '../server/command-handler.ts';
@@ -81,6 +82,7 @@ export function createRpcApp(deps: RpcDeps): Hono {
     const lease = await findLease(database, { buildId, stage: body.stage });
     if (lease && lease.leaseToken !== body.leaseToken) throw new IllegalCommand('stale_lease', `stage ${body.stage} is held by another lease: this runner lost its claim`);
     const result = await appendChunk(database, { buildId, stage: body.stage, step: body.step }, { offset: body.offset, data: body.data });
+    if (result === 'stored') announceLog(database, { buildId, stage: body.stage, step: body.step });
     return c.json({ result });
   });
 

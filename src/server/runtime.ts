@@ -1,4 +1,6 @@
 import { createApp } from '../api/app.ts';
+import { createBuildFeed } from '../live/build-feed.ts';
+import { createLogTail } from '../live/log-tail.ts';
 import type { Database } from '../events/database.ts';
 import { createEventStore } from '../events/sql-event-store.ts';
 import { projections } from '../projections/index.ts';
@@ -45,6 +47,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const store = createEventStore(database);
   const stop = new AbortController();
   const projector = startProjector({ database, store, projections, signal: stop.signal });
+  const live = { feed: createBuildFeed({ database, store, log }), logs: createLogTail({ database, log }) };
   let system = { host: options.publicHost ?? `localhost:${options.port}`, proto: 'http', version: VERSION };
   const app = createApp({
     database,
@@ -55,6 +58,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     },
     waitForProjections: (checkpoint) => (checkpoint ? projector.waitFor(checkpoint) : Promise.resolve()),
     log,
+    live,
   });
   const background: Promise<unknown>[] = [];
   let engineKind: string | undefined;
@@ -93,6 +97,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       (closing ??= (async () => {
         await listener.close();
         stop.abort();
+        await Promise.all([live.feed.close(), live.logs.close()]);
         // Running stages are stopped and handed back before the database closes.
         await Promise.allSettled(background);
         await projector.done.catch((error: unknown) => log(`runlog: projector stopped with ${String(error)}`));

@@ -5,6 +5,7 @@ import type { Database } from '../events/database.ts';
 import { events as eventsTable } from '../events/event-table.ts';
 import type { EventStore } from '../events/event-store.ts';
 import { appendChunk, clearStepLog } from '../logs/log-store.ts';
+import { announceLog } from '../live/log-tail.ts';
 import type { Reporter } from '../runner/reporter.ts';
 import { handleBuildCommand, readBuild } from './command-handler.ts';
 
@@ -26,7 +27,7 @@ export function createStoreReporter(options: { database: Database; store: EventS
       return handled.events;
     },
     async log(stage, step, chunk) {
-      await appendChunk(database, { buildId, stage, step }, chunk);
+      if ((await appendChunk(database, { buildId, stage, step }, chunk)) === 'stored') announceLog(database, { buildId, stage, step });
     },
     async cancelled() {
       // Polled every second per running stage: look for the one event, not the whole stream.
