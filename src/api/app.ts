@@ -9,6 +9,7 @@ import { registerHistoryRoutes } from './history-routes.ts';
 import { ApiError, errorResponse } from './errors.ts';
 import { registerRepoRoutes } from './repo-routes.ts';
 import { registerStreamRoutes, type Live } from './stream-routes.ts';
+import { registerBadgeRoutes } from './badge-routes.ts';
 import { createBuildFeed } from '../live/build-feed.ts';
 import { createLogTail } from '../live/log-tail.ts';
 
@@ -43,6 +44,7 @@ export function createApp(deps: AppDeps): App {
   registerRepoRoutes(app, deps);
   registerHistoryRoutes(app, deps); // before the build routes: `?at=` answers GET .../builds/{number} first
   registerBuildRoutes(app, deps);
+  registerBadgeRoutes(app, deps);
   registerStreamRoutes(app, deps, deps.live ?? { feed: createBuildFeed(deps), logs: createLogTail(deps) });
   return app;
 }
