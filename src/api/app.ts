@@ -7,6 +7,10 @@ import { authenticate, type Caller } from './auth.ts';
 import { registerBuildRoutes } from './build-routes.ts';
 import { registerHistoryRoutes } from './history-routes.ts';
 import { ApiError, errorResponse } from './errors.ts';
+import { registerLatestBuildRoute } from './latest-build-route.ts';
+import { registerLogRoutes } from './log-routes.ts';
+import { registerQueueRoutes } from './queue-routes.ts';
+import { registerRebuildRoutes } from './rebuild-routes.ts';
 import { registerRepoRoutes } from './repo-routes.ts';
 import { registerStreamRoutes, type Live } from './stream-routes.ts';
 import { registerBadgeRoutes } from './badge-routes.ts';
@@ -42,10 +46,14 @@ export function createApp(deps: AppDeps): App {
 
   app.use('/api/*', authenticate(deps.adminToken));
   registerRepoRoutes(app, deps);
+  registerLatestBuildRoute(app, deps); // before `GET .../builds/{number}`, which would take 'latest' for a bad number
   registerHistoryRoutes(app, deps); // before the build routes: `?at=` answers GET .../builds/{number} first
   registerBuildRoutes(app, deps);
   registerBadgeRoutes(app, deps);
   registerStreamRoutes(app, deps, deps.live ?? { feed: createBuildFeed(deps), logs: createLogTail(deps) });
+  registerRebuildRoutes(app, deps);
+  registerLogRoutes(app, deps);
+  registerQueueRoutes(app, deps);
   return app;
 }
 

@@ -67,3 +67,35 @@ export function positiveInt(value: string | undefined, field: string, fallback?:
   }
   return number;
 }
+
+/**
+ * Drone reads `branch`, `commit` and `target` with Go's `FormValue`: from the query string or
+ * from a form body, which is how drone-node sends them. Both count here; the query wins.
+ */
+export function requestFields(query: Record<string, string>, contentType: string | undefined, text: string): Record<string, string> {
+  if (!isFormBody(contentType)) return query;
+  return { ...Object.fromEntries(new URLSearchParams(text)), ...query };
+}
+
+export const isFormBody = (contentType: string | undefined) => /^application\/x-www-form-urlencoded\b/i.test(contentType ?? '');
+
+const PARAM_KEY = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
+
+/**
+ * Build parameters: every field not in `reserved` (Drone: query keys other than
+ * `branch`/`commit`; `target` for a promotion). They become the steps' environment
+ * variables, so a key must be a variable name.
+ */
+export function buildParams(fields: Record<string, string>, reserved: ReadonlySet<string>): Record<string, string> {
+  const params: Record<string, string> = {};
+  for (const [key, value] of Object.entries(fields)) {
+    if (reserved.has(key)) continue;
+    if (!PARAM_KEY.test(key)) {
+      throw new ApiError(400, `parameter '${key.slice(0, 60)}': a build parameter becomes an environment variable, so its name must be letters, digits and '_' (like DEPLOY_ENV)`);
+    }
+    if (value.length > 4096) throw new ApiError(400, `parameter ${key}: at most 4096 characters, got ${value.length}`);
+    params[key] = value;
+  }
+  if (Object.keys(params).length > 64) throw new ApiError(400, `at most 64 build parameters, got ${Object.keys(params).length}`);
+  return params;
+}

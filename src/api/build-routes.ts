@@ -3,7 +3,7 @@ import type { BuildCommand } from '../events/build-commands.ts';
 import { handleBuildCommand } from '../server/command-handler.ts';
 import { createBuild } from '../server/create-build.ts';
 import { requireAdmin, requireReader, type App, type AppDeps } from './app.ts';
-import { BuildBody, parseBody, positiveInt, slugParts } from './bodies.ts';
+import { BuildBody, buildParams, isFormBody, parseBody, positiveInt, requestFields, slugParts } from './bodies.ts';
 import { buildJson, stageJson } from './drone-json.ts';
 import { ApiError, notFound } from './errors.ts';
 import { findBuild, findRepo, listBuilds, stagesWithSteps } from './read-views.ts';
@@ -44,22 +44,33 @@ export function registerBuildRoutes(app: App, deps: AppDeps) {
     const perPage = positiveInt(c.req.query('per_page'), 'per_page', 25, 100);
     const branch = c.req.query('branch') || undefined;
     const rows = await listBuilds(deps.database, repo.id, { page, perPage, branch });
+    // Drone sends no paging headers; a full page here also says where the next one is.
+    if (rows.length === perPage) {
+      const next = new URL(c.req.url);
+      next.searchParams.set('page', String(page + 1));
+      next.searchParams.set('per_page', String(perPage));
+      c.header('Link', `<${next.pathname}${next.search}>; rel="next"`);
+    }
     return c.json(rows.map(buildJson));
   });
 
   app.post('/api/repos/:owner/:name/builds', async (c) => {
     const { login } = requireAdmin(c.get('caller'));
     const repo = await repoFor(c.req.param('owner'), c.req.param('name'));
-    const body = parseBody(BuildBody, await c.req.text());
+    // drone-node sends branch and commit as a form body: they count as if in the query.
+    const text = await c.req.text();
+    const form = isFormBody(c.req.header('content-type'));
+    const fields = requestFields(c.req.query(), c.req.header('content-type'), text);
+    const body = form ? {} : parseBody(BuildBody, text);
     if (body.config === undefined) {
       throw new ApiError(400, 'config: required until runlog reads the config from the forge; send {"config": "<the .drone.yml text>"}');
     }
-    const branch = c.req.query('branch') || repo.defaultBranch;
-    const commit = c.req.query('commit') ?? '';
+    const branch = fields.branch || repo.defaultBranch;
+    const commit = fields.commit ?? '';
     if (commit !== '' && !/^[0-9a-fA-F]{7,64}$/.test(commit)) {
       throw new ApiError(400, `commit: expected a hexadecimal commit sha, got '${commit.slice(0, 80)}'`);
     }
-    const params = Object.fromEntries(Object.entries(c.req.query()).filter(([key]) => !RESERVED_QUERY.has(key)));
+    const params = buildParams(fields, RESERVED_QUERY);
     const created = await createBuild(deps.database, {
       repo: { id: repo.id, owner: repo.owner, name: repo.name, settings: RepoSettings.parse(repo) },
       trigger: { event: 'custom', ref: `refs/heads/${branch}`, branch, commit, after: commit, sender: login, params },
@@ -96,6 +107,12 @@ export function registerBuildRoutes(app: App, deps: AppDeps) {
       const { login } = requireAdmin(c.get('caller'));
       const repo = await repoFor(c.req.param('owner')!, c.req.param('name')!);
       const build = await buildFor(repo.id, positiveInt(c.req.param('number'), 'number'), repo.slug);
+      const stage = c.req.param('stage');
+      if (stage !== undefined) {
+        const number = positiveInt(stage, 'stage');
+        const { stages } = await stagesWithSteps(deps.database, [build.id]);
+        if (!stages.some((s) => s.number === number)) throw notFound(`stage ${number} of build ${repo.slug}#${build.number}`);
+      }
       const handled = await handleBuildCommand(deps.store, build.id, command(login, clock().toISOString()), { actor: login });
       await deps.waitForProjections(handled.checkpoint);
       return c.json(await fullBuild(await buildFor(repo.id, build.number, repo.slug)));

@@ -41,3 +41,31 @@ export async function stagesWithSteps(db: Executor, buildIds: string[]) {
   ]);
   return { stages: stageRows, steps: stepRows };
 }
+
+/** The newest build of a ref (Drone's `FindRef`). */
+export async function latestBuild(db: Executor, repoId: string, ref: string) {
+  const [build] = await db.db.select().from(builds).where(and(eq(builds.repoId, repoId), eq(builds.ref, ref))).orderBy(desc(builds.number)).limit(1);
+  return build;
+}
+
+/** Every repository, active or not, by slug (Drone's `ListAll`, for admins). */
+export async function listAllRepos(db: Executor, options: { page: number; perPage: number }) {
+  return db.db
+    .select()
+    .from(repos)
+    .orderBy(asc(repos.slug))
+    .limit(options.perPage)
+    .offset((options.page - 1) * options.perPage);
+}
+
+/** Stages waiting for or holding a runner (Drone's queue: `ListIncomplete`), oldest first, with their repo and build number. */
+export async function incompleteStages(db: Executor) {
+  return db.db
+    .select({ stage: stages, number: builds.number, slug: repos.slug })
+    .from(stages)
+    .innerJoin(builds, eq(builds.id, stages.buildId))
+    .innerJoin(repos, eq(repos.id, stages.repoId))
+    .where(inArray(stages.status, ['pending', 'running']))
+    .orderBy(asc(stages.created), asc(stages.buildId), asc(stages.number))
+    .limit(10_000);
+}

@@ -2,10 +2,10 @@ import { RepoSettings } from '../events/repo-events.ts';
 import { repoIdFor } from '../events/repo-decider.ts';
 import { handleRepoCommand } from '../server/command-handler.ts';
 import { requireAdmin, requireReader, type App, type AppDeps } from './app.ts';
-import { parseBody, RepoBody, settingsFromBody, slugParts } from './bodies.ts';
+import { parseBody, positiveInt, RepoBody, settingsFromBody, slugParts } from './bodies.ts';
 import { repoJson } from './drone-json.ts';
-import { notFound } from './errors.ts';
-import { findRepo, listRepos, repoCounter } from './read-views.ts';
+import { ApiError, notFound } from './errors.ts';
+import { findRepo, listAllRepos, listRepos, repoCounter } from './read-views.ts';
 
 /** Drone's repo paths: list, activate, read, change, deactivate. */
 export function registerRepoRoutes(app: App, deps: AppDeps) {
@@ -22,6 +22,16 @@ export function registerRepoRoutes(app: App, deps: AppDeps) {
     const repos = await listRepos(deps.database);
     const visible = caller.kind === 'admin' ? repos : repos.filter((repo) => repo.visibility === 'public');
     return c.json(visible.map((repo) => repoJson(repo)));
+  });
+
+  // Drone's admin list of every repository, active or not. `per_page` goes up to 10,000
+  // (drone-node's getRepos asks for that many); the default is Drone's 25.
+  app.get('/api/repos', async (c) => {
+    requireAdmin(c.get('caller'));
+    const page = positiveInt(c.req.query('page'), 'page', 1, 100_000);
+    const perPage = positiveInt(c.req.query('per_page'), 'per_page', 25, 10_000);
+    const rows = await listAllRepos(deps.database, { page, perPage });
+    return c.json(rows.map((repo) => repoJson(repo)));
   });
 
   app.post('/api/repos/:owner/:name', async (c) => {
@@ -55,9 +65,13 @@ export function registerRepoRoutes(app: App, deps: AppDeps) {
     return c.json(await answer(owner, name));
   });
 
+  // Drone's `?remove=true` deletes the repo's row; runlog keeps every repo's history, so
+  // removing deactivates it like a plain DELETE (activating it again brings its builds back).
   app.delete('/api/repos/:owner/:name', async (c) => {
     const { login } = requireAdmin(c.get('caller'));
     const { owner, name } = slugParts(c.req.param('owner'), c.req.param('name'));
+    const remove = c.req.query('remove');
+    if (remove !== undefined && remove !== 'true' && remove !== 'false') throw new ApiError(400, `remove: expected true or false, got '${remove.slice(0, 40)}'`);
     const repoId = repoIdFor(`${owner}/${name}`);
     const handled = await handleRepoCommand(deps.store, repoId, { type: 'DeactivateRepo', data: { repoId, by: login, at: now() } });
     await deps.waitForProjections(handled.checkpoint);

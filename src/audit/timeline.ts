@@ -170,6 +170,8 @@ export function summarize(type: string, data: Data, names: PlanNames = noNames):
     }
     case 'BuildFinished':
       return `build ${String(data.status)}`;
+    case 'StepLogPurged':
+      return `log purged by ${String(data.by)} (its size and sha256 stay in StepFinished)`;
     default: {
       const { at: _at, ...rest } = data;
       void _at;

@@ -2,6 +2,7 @@ import { and, asc, count, eq, inArray, isNotNull } from 'drizzle-orm';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Executor } from '../events/database.ts';
 import { queue as queueView, stages } from '../projections/tables.ts';
+import { readQueueState } from './queue-control.ts';
 import { messageId, type StageOffer, type StageQueue } from './stage-queue.ts';
 
 type QueueRow = typeof queueView.$inferSelect;
@@ -34,15 +35,20 @@ async function concurrencyRoom(db: Executor, row: QueueRow): Promise<number> {
  * once per attempt. The view already leaves out what must wait (dependencies, blocked
  * builds); the repo's concurrency limit is checked here. Publishing is idempotent per
  * attempt (the queue's message id), so a restart simply publishes the view again.
- * Oldest first, so no stage waits behind newer ones of its pool.
+ * Oldest first, so no stage waits behind newer ones of its pool. While the queue is paused
+ * (queue-control.ts, an event) it publishes nothing; on resume it goes on from the view.
  */
 export async function runDispatcher(options: { database: Executor; queue: StageQueue; signal: AbortSignal; pollMs?: number; log?: (message: string) => void }) {
   const { database, queue, signal } = options;
   const log = options.log ?? ((message: string) => console.error(message));
   const published = new Set<string>();
+  let paused = false;
   while (!signal.aborted) {
     try {
-      const rows = await database.db.select().from(queueView).orderBy(asc(queueView.queuedAt)).limit(1000);
+      const control = await readQueueState(database);
+      if (control.paused !== paused) log(control.paused ? `runlog dispatcher: queue paused by ${control.by} at ${control.at}` : 'runlog dispatcher: queue resumed');
+      paused = control.paused;
+      const rows = paused ? [] : await database.db.select().from(queueView).orderBy(asc(queueView.queuedAt)).limit(1000);
       const waiting = new Set<string>();
       const room = new Map<string, number>();
       for (const row of rows) {
@@ -60,7 +66,7 @@ export async function runDispatcher(options: { database: Executor; queue: StageQ
         published.add(id);
       }
       // Forget what left the view (claimed, cancelled): a later attempt has another id.
-      for (const id of published) if (!waiting.has(id)) published.delete(id);
+      if (!paused) for (const id of published) if (!waiting.has(id)) published.delete(id);
     } catch (error) {
       if (!signal.aborted) log(`runlog dispatcher: ${error instanceof Error ? error.message : String(error)}; retrying`);
     }

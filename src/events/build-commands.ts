@@ -118,6 +118,9 @@ export const ResumeStage = command('ResumeStage', {
   timeoutMinutes: z.number().int().positive(),
 });
 
+/** Delete a step's stored output; refused while the step is still writing it. Allowed on a finished build. */
+export const PurgeStepLog = command('PurgeStepLog', { stage: StageNumber, step: StepNumber, by: z.string() });
+
 export const BuildCommand = z.discriminatedUnion('type', [
   CreateBuild,
   ApproveBuild,
@@ -135,6 +138,7 @@ export const BuildCommand = z.discriminatedUnion('type', [
   MarkStageInactive,
   ExpireLease,
   ResumeStage,
+  PurgeStepLog,
 ]);
 export type BuildCommand = z.infer<typeof BuildCommand>;
 /** What callers write: defaults (`maxAttempts`, the trigger's and plan's) may be left out. */

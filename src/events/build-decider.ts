@@ -78,6 +78,8 @@ export const decide = (command: BuildCommand, state: BuildState): BuildEvent[] =
       return decideExpireLease(command, state);
     case 'ResumeStage':
       return decideResumeStage(command, state);
+    case 'PurgeStepLog':
+      return decidePurgeStepLog(command, state);
     default: {
       const unknown: never = command;
       throw new IllegalCommand('unknown_command', `unknown command ${JSON.stringify((unknown as { type?: unknown }).type)}`);
@@ -580,6 +582,20 @@ function closeSteps(stage: StageState, at: string, rules: CloseRules): BuildEven
 
 // ---------------------------------------------------------------------------------------
 // Guards
+
+/** Finished builds too: purging old output is what it is for. A step still writing its log keeps it. */
+export function decidePurgeStepLog(command: CommandOf<'PurgeStepLog'>, state: BuildState): BuildEvent[] {
+  if (state.status === 'initial') throw new IllegalCommand('build_not_found', 'the build does not exist');
+  const { stage: stageNumber, step: stepNumber, by, at } = command.data;
+  const stage = state.stages.find((s) => s.number === stageNumber);
+  if (!stage) throw new IllegalCommand('unknown_stage', `build #${state.number} has no stage ${stageNumber}`);
+  const step = stage.steps.find((s) => s.number === stepNumber);
+  if (!step) throw new IllegalCommand('unknown_step', `stage ${stageNumber} of build #${state.number} has no step ${stepNumber}`);
+  if (step.status === 'running') {
+    throw new IllegalCommand('step_running', `step ${stageNumber}/${stepNumber} (${step.name}) is still running: cancel the build or wait for the step to end`);
+  }
+  return [{ type: 'StepLogPurged', data: { stage: stageNumber, step: stepNumber, by, at } }];
+}
 
 function openBuild(state: BuildState): Build {
   if (state.status === 'initial') throw new IllegalCommand('build_not_found', 'the build does not exist');

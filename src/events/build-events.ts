@@ -166,6 +166,13 @@ export const StageResumed = event('StageResumed', {
 
 export const BuildFinished = event('BuildFinished', { status: BuildStatusFinished });
 
+/**
+ * `by` deleted the step's stored output (Drone's `DELETE .../logs/{stage}/{step}`). Its
+ * `StepFinished` keeps the size and sha256 the log had, so the history still proves what
+ * ran; only the text is gone. May follow `BuildFinished`.
+ */
+export const StepLogPurged = event('StepLogPurged', { stage: StageNumber, step: StepNumber, by: z.string() });
+
 export const BuildEvent = z.discriminatedUnion('type', [
   BuildCreated,
   BuildBlocked,
@@ -188,6 +195,7 @@ export const BuildEvent = z.discriminatedUnion('type', [
   StageRequeued,
   StageResumed,
   BuildFinished,
+  StepLogPurged,
 ]);
 export type BuildEvent = z.infer<typeof BuildEvent>;
 export type BuildEventType = BuildEvent['type'];

@@ -301,6 +301,8 @@ function apply(build: Build, event: BuildEvent): Build {
       }));
     case 'BuildFinished':
       return { ...build, status: event.data.status, finished: true, finishedAt: event.data.at };
+    case 'StepLogPurged':
+      return build; // the output is gone; every fact about the step stays
     default: {
       const unknown: never = event;
       void unknown;

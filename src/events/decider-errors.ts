@@ -24,6 +24,7 @@ export type IllegalCommandCode =
   | 'stale_lease'
   | 'step_not_pending'
   | 'step_not_running'
+  | 'step_running'
   | 'retry_not_allowed'
   | 'resume_gap'
   | 'deadline_not_reached'

@@ -84,8 +84,8 @@ function exitCodeOf(build: Build, stage: StageState): number | null {
   return failed?.exitCode ?? 0;
 }
 
-/** Step events, a cancel request and the build's end change no stage column the view shows. */
-const ignored = new Set<BuildEventType>(['StepStarted', 'StepFinished', 'StepSkipped', 'StepRetried', 'CancelRequested', 'BuildFinished']);
+/** Step events, a cancel request, a log purge and the build's end change no stage column the view shows. */
+const ignored = new Set<BuildEventType>(['StepStarted', 'StepFinished', 'StepSkipped', 'StepRetried', 'CancelRequested', 'BuildFinished', 'StepLogPurged']);
 
 export const stagesProjection: Projection = {
   name: 'stages',

@@ -63,7 +63,8 @@ export async function createBuild(database: Database, input: CreateBuildInput): 
   return { buildId, ...result };
 }
 
-function buildCreatedData(buildId: string, number: number, input: CreateBuildInput) {
+/** What `BuildCreated` will record (the compiled plan, or the compile errors): pure, so a caller may look before it creates. */
+export function buildCreatedData(buildId: string, number: number, input: CreateBuildInput) {
   const { repo, config } = input;
   const trigger = Trigger.parse(input.trigger);
   const compiled = compileConfig(
