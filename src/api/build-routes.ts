@@ -98,6 +98,10 @@ export function registerBuildRoutes(app: App, deps: AppDeps) {
     const build = await buildFor(repo.id, positiveInt(c.req.param('number'), 'number'), repo.slug);
     const ref = { buildId: build.id, stage: positiveInt(c.req.param('stage'), 'stage'), step: positiveInt(c.req.param('step'), 'step') };
     const chunks = await readStepLog(deps.database, ref);
+    // No output yet, or no such step: Drone answers 404 for a step the build does not have.
+    if (chunks.length === 0 && !(await stagesWithSteps(deps.database, [build.id])).steps.some((s) => s.stage === ref.stage && s.number === ref.step)) {
+      throw notFound(`step ${ref.stage}/${ref.step} of build ${repo.slug}#${build.number}`);
+    }
     return c.json(droneLogLines(chunks));
   });
 

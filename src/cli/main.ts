@@ -16,6 +16,9 @@ const commands: Record<string, { summary: string; load: () => Promise<{ run(args
   export: { summary: 'the log as NDJSON with a manifest: runlog export [--repo owner/name] [--since t] [--until t]', load: () => import('./export.ts') },
   import: { summary: 'an export into an empty database, views rebuilt and verified: runlog import <file>', load: () => import('./import.ts') },
   runner: { summary: 'run stages for a runlog server: runlog runner --server URL --nats URL --secret S [--labels k=v] [--capacity N]', load: () => import('./runner.ts') },
+  build: { summary: 'builds on a server: runlog build ls|info|create|restart|cancel|approve|decline|promote|logs <owner/name> ...', load: () => import('./build.ts') },
+  repo: { summary: 'repositories on a server: runlog repo add|update|info|ls|rm <owner/name>', load: () => import('./repo.ts') },
+  secret: { summary: 'repository secrets on a server: runlog secret add|ls|rm <owner/name> --name N [--data V]', load: () => import('./secret.ts') },
   logs: { summary: 'retention: runlog logs prune --older-than 90d (the events keep each log\'s sha256)', load: () => import('./logs.ts') },
 };
 

@@ -1,0 +1,118 @@
+// `runlog repo add|info|ls|update|rm`, against a server's API, like `drone repo ...`.
+import { parseArgs } from 'node:util';
+import { UsageError } from '../audit/build-ref.ts';
+import { reportFailure, usageFailure } from '../audit/cli-errors.ts';
+import { openClient, parseNumber, parseSlug, repoPath, table, when } from './server-client.ts';
+
+const usage = `usage: runlog repo <command> [...]
+
+  add <owner/name> [settings]      activate a repository
+  update <owner/name> [settings]   change some of its settings
+  info <owner/name>
+  ls                               the repositories you can see
+  rm <owner/name>                  deactivate it (its builds and history stay)
+
+settings: --clone-url URL --default-branch B --config-path P --timeout MINUTES
+          --trusted[=false] --protected[=false] --visibility public|private|internal
+
+  --json            the server's JSON instead of text
+  --server URL      default RUNLOG_SERVER, else http://localhost:8080
+  --token TOKEN     default RUNLOG_TOKEN, else the admin token runlog serve saved in .runlog
+`;
+
+type Repo = { slug: string; active: boolean; visibility: string; default_branch: string; git_http_url: string; config_path: string; timeout: number; trusted: boolean; protected: boolean; counter: number; created: number };
+
+const options = {
+  json: { type: 'boolean' },
+  server: { type: 'string' },
+  token: { type: 'string' },
+  'clone-url': { type: 'string' },
+  'default-branch': { type: 'string' },
+  'config-path': { type: 'string' },
+  timeout: { type: 'string' },
+  trusted: { type: 'string' },
+  protected: { type: 'string' },
+  visibility: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+export async function run(args: string[], io: { stdout?: NodeJS.WritableStream; env?: NodeJS.ProcessEnv } = {}): Promise<number> {
+  const stdout = io.stdout ?? process.stdout;
+  let parsed;
+  // `--trusted` alone means true, as a flag would.
+  const normalized = args.map((arg) => (arg === '--trusted' || arg === '--protected' ? `${arg}=true` : arg));
+  try {
+    parsed = parseArgs({ args: normalized, allowPositionals: true, options });
+  } catch (error) {
+    return usageFailure('repo', (error as Error).message, usage);
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    stdout.write(usage);
+    return 0;
+  }
+  try {
+    const [command, ...rest] = positionals;
+    if (command === undefined) throw new UsageError(`expected a command: add, update, info, ls, rm\n\n${usage}`);
+    const want = command === 'ls' ? 0 : 1;
+    if (rest.length > want) throw new UsageError(`unexpected argument '${rest[want]}'`);
+    const client = openClient({ server: values.server, token: values.token }, io.env);
+    const show = (repo: Repo) => stdout.write(values.json ? `${JSON.stringify(repo, null, 2)}\n` : describe(repo));
+    switch (command) {
+      case 'add':
+      case 'update': {
+        const repo = parseSlug(rest[0]);
+        const { body } = await client.request<Repo>(command === 'add' ? 'POST' : 'PATCH', repoPath(repo), { json: settings(values) });
+        show(body);
+        return 0;
+      }
+      case 'info':
+        show((await client.request<Repo>('GET', repoPath(parseSlug(rest[0])))).body);
+        return 0;
+      case 'rm':
+        show((await client.request<Repo>('DELETE', repoPath(parseSlug(rest[0])))).body);
+        return 0;
+      case 'ls': {
+        const { body } = await client.request<Repo[]>('GET', '/api/user/repos');
+        if (values.json) stdout.write(`${JSON.stringify(body, null, 2)}\n`);
+        else if (body.length === 0) stdout.write('no repositories: add one with runlog repo add <owner/name>\n');
+        else stdout.write(table(['REPOSITORY', 'VISIBILITY', 'BRANCH', 'BUILDS'], body.map((r) => [r.slug, r.visibility, r.default_branch, String(r.counter ?? 0)])));
+        return 0;
+      }
+      default:
+        throw new UsageError(`unknown command '${command}': expected add, update, info, ls or rm`);
+    }
+  } catch (error) {
+    return reportFailure('repo', error);
+  }
+}
+
+function settings(values: Record<string, string | boolean | undefined>): Record<string, unknown> {
+  const body: Record<string, unknown> = {};
+  const bool = (name: string) => {
+    const value = values[name];
+    if (value === undefined) return undefined;
+    if (value === 'true' || value === 'false') return value === 'true';
+    throw new UsageError(`--${name} expects true or false, got ${JSON.stringify(value)}`);
+  };
+  if (values['clone-url'] !== undefined) body.clone_url = values['clone-url'];
+  if (values['default-branch'] !== undefined) body.default_branch = values['default-branch'];
+  if (values['config-path'] !== undefined) body.config_path = values['config-path'];
+  if (values.timeout !== undefined) body.timeout = parseNumber(String(values.timeout), '--timeout in minutes');
+  if (bool('trusted') !== undefined) body.trusted = bool('trusted');
+  if (bool('protected') !== undefined) body.protected = bool('protected');
+  if (values.visibility !== undefined) body.visibility = values.visibility;
+  return body;
+}
+
+function describe(repo: Repo): string {
+  return [
+    `Repository: ${repo.slug}${repo.active ? '' : ' (inactive)'}`,
+    `Clone URL:  ${repo.git_http_url || '-'}`,
+    `Branch:     ${repo.default_branch}`,
+    `Config:     ${repo.config_path}`,
+    `Visibility: ${repo.visibility}   Trusted: ${repo.trusted}   Protected: ${repo.protected}   Timeout: ${repo.timeout}m`,
+    `Builds:     ${repo.counter}   Created: ${when(repo.created)}`,
+    '',
+  ].join('\n');
+}
