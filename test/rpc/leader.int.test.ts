@@ -60,7 +60,7 @@ describe('leader election on a Postgres advisory lock', () => {
     try {
       await sleep(200);
       assert.deepEqual([...leading], ['b']);
-      const holder = await admin`select pid from pg_locks where locktype = 'advisory' and classid = ${lock[0]}::int::oid and objid = ${lock[1]}::int::oid and granted`;
+      const holder = await admin`select pid from pg_locks where locktype = 'advisory' and database = (select oid from pg_database where datname = current_database()) and classid = ${lock[0]}::int::oid and objid = ${lock[1]}::int::oid and granted`;
       assert.equal(holder.length, 1);
       await admin`select pg_terminate_backend(${holder[0]!.pid})`;
       await until(() => leading.size === 1 && !leading.has('b'), 'c leads after b lost its session', 5000).catch(async () => {
@@ -76,5 +76,45 @@ describe('leader election on a Postgres advisory lock', () => {
       await Promise.all([b.done, c.done]);
     }
     assert.equal(leading.size, 0);
+  });
+
+  test('given a leader whose session is killed in the middle of its queries, it still steps down, leads again and stops', async (t) => {
+    const keepAlive = setInterval(() => {}, 1000);
+    t.after(() => clearInterval(keepAlive));
+    const own = [1919709031, 8] as const;
+    let terms = 0;
+    let leadingNow = false;
+    const stop = new AbortController();
+    // everyMs 5: a lock check is on the wire nearly all the time, so a kill lands mid-query
+    // (the socket is reset) rather than on an idle connection.
+    const done = runAsLeader({
+      url,
+      lock: own,
+      everyMs: 5,
+      signal: stop.signal,
+      log: () => {},
+      work: async (signal) => {
+        terms++;
+        leadingNow = true;
+        await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
+        leadingNow = false;
+      },
+    });
+    const admin = postgres(url, { max: 1, onnotice: () => {} });
+    try {
+      for (let kill = 1; kill <= 5; kill++) {
+        await until(() => terms === kill && leadingNow, `term ${kill} leads`);
+        const [holder] = await admin`select pid from pg_locks where locktype = 'advisory' and database = (select oid from pg_database where datname = current_database()) and classid = ${own[0]}::int::oid and objid = ${own[1]}::int::oid and granted`;
+        assert.ok(holder, 'the leader holds the lock');
+        await admin`select pg_terminate_backend(${holder.pid})`;
+        await until(() => terms === kill + 1 || !leadingNow, `term ${kill} ends after its session was killed`);
+      }
+    } finally {
+      await admin.end({ timeout: 5 });
+      stop.abort();
+    }
+    const stopped = await Promise.race([done.then(() => true), sleep(5000).then(() => false)]);
+    assert.equal(stopped, true, 'runAsLeader finished within 5 s of its signal');
+    assert.equal(leadingNow, false);
   });
 });
