@@ -15,7 +15,7 @@ import { runRunnerLoop, type ClaimedStage } from '../runner/runner-loop.ts';
 class UsageError extends Error {}
 
 const USAGE = `usage: runlog runner --server URL --nats URL --secret S [--name N] [--capacity N] [--labels k=v,...]
-                     [--engine docker|exec] [--os OS] [--arch ARCH] [--variant V] [--kernel K]
+                     [--engine docker|exec|noop] [--os OS] [--arch ARCH] [--variant V] [--kernel K]
   --server, --nats and --secret may come from RUNLOG_SERVER, RUNLOG_NATS_URL and RUNLOG_RPC_SECRET.`;
 
 function parseLabels(text: string): Record<string, string> {
@@ -56,7 +56,8 @@ function settings(args: string[]) {
   const capacity = Number(values.capacity ?? '1');
   if (!Number.isInteger(capacity) || capacity < 1 || capacity > 64) throw new UsageError(`--capacity must be a whole number from 1 to 64, got '${values.capacity}'`);
   const engine = values.engine ?? 'docker';
-  if (engine !== 'docker' && engine !== 'exec') throw new UsageError(`--engine must be docker or exec, got '${engine}'`);
+  // noop runs nothing (benchmarks only: see src/runner/noop/engine.ts).
+  if (engine !== 'docker' && engine !== 'exec' && engine !== 'noop') throw new UsageError(`--engine must be docker, exec or noop, got '${engine}'`);
   let namespace;
   try {
     namespace = natsNamespaceFromEnv();

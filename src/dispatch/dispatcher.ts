@@ -1,8 +1,8 @@
-import { and, asc, count, eq, inArray, isNotNull } from 'drizzle-orm';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { and, asc, count, eq, gt, inArray, isNotNull, or, sql } from 'drizzle-orm';
 import type { Executor } from '../events/database.ts';
 import { queue as queueView, stages } from '../projections/tables.ts';
 import { readQueueState } from './queue-control.ts';
+import { createQueueHints, type QueueHints, type StageKey } from './queue-hints.ts';
 import { messageId, type StageOffer, type StageQueue } from './stage-queue.ts';
 
 type QueueRow = typeof queueView.$inferSelect;
@@ -30,46 +30,125 @@ async function concurrencyRoom(db: Executor, row: QueueRow): Promise<number> {
   return row.concurrencyLimit - Number(busy?.n ?? 0);
 }
 
+const PAGE = 1000;
+
+export type DispatcherOptions = {
+  database: Executor;
+  queue: StageQueue;
+  signal: AbortSignal;
+  /** Stages the projector of this process just queued: published at once (see queue-hints.ts). */
+  hints?: QueueHints;
+  /** How often the whole view is gone over (default 1 s; 100 ms without hints). */
+  pollMs?: number;
+  /**
+   * A stage still waiting this long after its offer was published is published again
+   * (default 60 s): within the queue's duplicate window (2 minutes) that stores nothing,
+   * but it restores an offer a NATS server lost in a crash.
+   */
+  republishAfterMs?: number;
+  log?: (message: string) => void;
+};
+
 /**
  * The dispatcher: publishes every stage of the `queue` view — queued, ready, unclaimed —
  * once per attempt. The view already leaves out what must wait (dependencies, blocked
  * builds); the repo's concurrency limit is checked here. Publishing is idempotent per
  * attempt (the queue's message id), so a restart simply publishes the view again.
- * Oldest first, so no stage waits behind newer ones of its pool. While the queue is paused
- * (queue-control.ts, an event) it publishes nothing; on resume it goes on from the view.
+ *
+ * Two ways a row is found. The hinted stages (this process's projector just queued them)
+ * are read by key and published at once: the cost of dispatching a stage does not grow
+ * with the stages already waiting (for labels no runner has, say). And a pass over the
+ * whole view, oldest first in pages, every `pollMs`: it finds what another replica
+ * queued, what a concurrency limit held back, and what is due for a republish.
+ * While the queue is paused (queue-control.ts, an event) it publishes nothing; on resume
+ * it goes on from the view.
  */
-export async function runDispatcher(options: { database: Executor; queue: StageQueue; signal: AbortSignal; pollMs?: number; log?: (message: string) => void }) {
+export async function runDispatcher(options: DispatcherOptions): Promise<void> {
   const { database, queue, signal } = options;
   const log = options.log ?? ((message: string) => console.error(message));
-  const published = new Set<string>();
+  const hints = options.hints ?? createQueueHints();
+  const pollMs = options.pollMs ?? (options.hints ? 1000 : 100);
+  const republishAfterMs = options.republishAfterMs ?? 60_000;
+  /** Message id → when it was published. */
+  const published = new Map<string, number>();
+  /** Per pass: concurrency room left per repo and pipeline name. */
+  let room = new Map<string, number>();
+
+  async function offer(row: QueueRow, seen?: Set<string>): Promise<void> {
+    const next = offerOf(row);
+    const id = messageId(next);
+    seen?.add(id);
+    const at = published.get(id);
+    if (at !== undefined && Date.now() - at < republishAfterMs) return;
+    if (row.concurrencyLimit !== null) {
+      const key = `${row.repoId}\u0000${row.name}`;
+      const left = room.get(key) ?? (await concurrencyRoom(database, row));
+      if (left <= 0) return;
+      room.set(key, left - 1);
+    }
+    await queue.publish(next);
+    published.set(id, Date.now());
+  }
+
+  async function publishHinted(keys: StageKey[]): Promise<void> {
+    for (let from = 0; from < keys.length; from += PAGE) {
+      const page = keys.slice(from, from + PAGE);
+      const rows = await database.db
+        .select()
+        .from(queueView)
+        .where(or(...page.map((key) => and(eq(queueView.buildId, key.buildId), eq(queueView.stage, key.stage)))))
+        .orderBy(asc(queueView.queuedAt));
+      room = new Map();
+      for (const row of rows) await offer(row);
+    }
+  }
+
+  async function pass(): Promise<void> {
+    const seen = new Set<string>();
+    room = new Map();
+    let after: { queuedAt: Date; buildId: string; stage: number } | undefined;
+    for (;;) {
+      const rows = await database.db
+        .select()
+        .from(queueView)
+        .where(after ? sql`(${queueView.queuedAt}, ${queueView.buildId}, ${queueView.stage}) > (${after.queuedAt.toISOString()}::timestamptz, ${after.buildId}::uuid, ${after.stage})` : undefined)
+        .orderBy(asc(queueView.queuedAt), asc(queueView.buildId), asc(queueView.stage))
+        .limit(PAGE);
+      for (const row of rows) await offer(row, seen);
+      if (rows.length < PAGE || signal.aborted) break;
+      const last = rows.at(-1)!;
+      after = { queuedAt: last.queuedAt, buildId: last.buildId, stage: last.stage };
+    }
+    // Forget what left the view (claimed, cancelled): a later attempt has another id.
+    if (!signal.aborted) for (const id of published.keys()) if (!seen.has(id)) published.delete(id);
+  }
+
+  let lastPass = Number.NEGATIVE_INFINITY;
   let paused = false;
   while (!signal.aborted) {
     try {
       const control = await readQueueState(database);
       if (control.paused !== paused) log(control.paused ? `runlog dispatcher: queue paused by ${control.by} at ${control.at}` : 'runlog dispatcher: queue resumed');
       paused = control.paused;
-      const rows = paused ? [] : await database.db.select().from(queueView).orderBy(asc(queueView.queuedAt)).limit(1000);
-      const waiting = new Set<string>();
-      const room = new Map<string, number>();
-      for (const row of rows) {
-        const offer = offerOf(row);
-        const id = messageId(offer);
-        waiting.add(id);
-        if (published.has(id)) continue;
-        if (row.concurrencyLimit !== null) {
-          const key = `${row.repoId}\u0000${row.name}`;
-          const left = room.get(key) ?? (await concurrencyRoom(database, row));
-          if (left <= 0) continue;
-          room.set(key, left - 1);
-        }
-        await queue.publish(offer);
-        published.add(id);
+      if (paused) {
+        // What is hinted meanwhile is found by the first pass after the resume.
+        hints.take();
+        lastPass = Number.NEGATIVE_INFINITY;
+        await hints.wait(pollMs, signal);
+        continue;
       }
-      // Forget what left the view (claimed, cancelled): a later attempt has another id.
-      if (!paused) for (const id of published) if (!waiting.has(id)) published.delete(id);
+      const hinted = hints.take();
+      if (hinted.length > 0) await publishHinted(hinted);
+      if (performance.now() - lastPass >= pollMs) {
+        await pass();
+        lastPass = performance.now();
+      }
     } catch (error) {
       if (!signal.aborted) log(`runlog dispatcher: ${error instanceof Error ? error.message : String(error)}; retrying`);
+      lastPass = Number.NEGATIVE_INFINITY;
+      await hints.wait(Math.min(pollMs, 1000), signal);
+      continue;
     }
-    await sleep(options.pollMs ?? 100, undefined, { signal }).catch(() => {});
+    await hints.wait(Math.max(0, pollMs - (performance.now() - lastPass)), signal);
   }
 }

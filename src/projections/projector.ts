@@ -6,7 +6,7 @@ import type { Database } from '../events/database.ts';
 import type { EventStore } from '../events/event-store.ts';
 import { events as eventsTable } from '../events/event-table.ts';
 import { createEventFeed } from './event-feed.ts';
-import type { Projection } from './projection.ts';
+import type { Projection, ProjectedEvent } from './projection.ts';
 import { CheckpointConflict, liveTarget, readCheckpoints, writeBatch, type ProjectionCursor, type ProjectionTarget } from './projection-writer.ts';
 
 export interface ProjectorOptions {
@@ -23,6 +23,8 @@ export interface ProjectorOptions {
   readonly pollIntervalMs?: number;
   /** Told about every failure the projector recovers from by starting over; default console.error. */
   readonly onError?: (error: unknown) => void;
+  /** Told about each batch once it is committed (the dispatcher's wake-up: queue-hints.ts). Must not throw. */
+  readonly onApplied?: (events: readonly ProjectedEvent[]) => void;
 }
 
 export interface Projector {
@@ -97,6 +99,7 @@ export function startProjector(options: ProjectorOptions): Projector {
             failures = 0;
             lastError = undefined;
             advance(checkpoint);
+            options.onApplied?.(events);
           },
         });
       } catch (error) {

@@ -6,6 +6,7 @@ import { createEventStore } from '../events/sql-event-store.ts';
 import { projections } from '../projections/index.ts';
 import { startProjector } from '../projections/projector.ts';
 import { runDispatcher } from '../dispatch/dispatcher.ts';
+import { createQueueHints } from '../dispatch/queue-hints.ts';
 import { createJetStreamQueue } from '../dispatch/jetstream-queue.ts';
 import { createMemoryQueue } from '../dispatch/memory-queue.ts';
 import { natsNamespace, type NatsNamespace } from '../dispatch/nats-namespace.ts';
@@ -46,7 +47,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const log = options.log ?? ((message: string) => console.error(message));
   const store = createEventStore(database);
   const stop = new AbortController();
-  const projector = startProjector({ database, store, projections, signal: stop.signal });
+  // The dispatcher publishes what this projector queues as soon as it is committed.
+  const queueHints = createQueueHints();
+  const projector = startProjector({ database, store, projections, signal: stop.signal, onApplied: (events) => queueHints.notice(events) });
   const live = { feed: createBuildFeed({ database, store, log }), logs: createLogTail({ database, log }) };
   let system = { host: options.publicHost ?? `localhost:${options.port}`, proto: 'http', version: VERSION };
   const app = createApp({
@@ -68,7 +71,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const engine = await pickEngine(options.embeddedRunner.engine, name);
     engineKind = engine.kind;
     background.push(
-      runDispatcher({ database, queue, signal: stop.signal, log }),
+      runDispatcher({ database, queue, signal: stop.signal, hints: queueHints, log }),
       runEmbeddedRunner({ database, store, queue, engine, capacity: options.embeddedRunner.capacity, signal: stop.signal, name, log }).finally(() => queue.close()),
     );
   }
@@ -79,7 +82,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     app.route('/rpc', createRpcApp({ database, store, secret: rpcSecret, leaseTtlSeconds, log }));
     const singletons = (signal: AbortSignal) =>
       Promise.all([
-        runDispatcher({ database, queue, signal, log }),
+        runDispatcher({ database, queue, signal, hints: queueHints, log }),
         // A lease is looked at a few times per TTL, so it is reaped soon after it lapses.
         runReaper({ database, store, signal, everyMs: Math.min(1000, (leaseTtlSeconds * 1000) / 3), log }),
       ]);
