@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: runs every `bench/*.bench.ts` (or those named on the command line) one
  * after another. Each prints runlog's figure next to the raw operation it wraps, measured
- * side by side in the same run, and the ratio; none of them is a test.
+ * side by side in the same run, and the ratio; none of them is a test. `--quick` asks the
+ * benches that know it for small counts.
  */
 import { readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
