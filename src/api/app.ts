@@ -11,11 +11,15 @@ import { registerLatestBuildRoute } from './latest-build-route.ts';
 import { registerLogRoutes } from './log-routes.ts';
 import { registerQueueRoutes } from './queue-routes.ts';
 import { registerRebuildRoutes } from './rebuild-routes.ts';
-import { registerRepoRoutes } from './repo-routes.ts';
 import { registerStreamRoutes, type Live } from './stream-routes.ts';
 import { registerBadgeRoutes } from './badge-routes.ts';
 import { createBuildFeed } from '../live/build-feed.ts';
 import { createLogTail } from '../live/log-tail.ts';
+import { checkAccess, requireServerAdmin } from './access.ts';
+import { accessLevel } from '../access/repo-access.ts';
+import { registerRepoRoutes } from './repo-routes.ts';
+import { registerUserRoutes } from './user-routes.ts';
+import { registerPermissionRoutes } from './permission-routes.ts';
 
 /** What the API needs; `createApp` builds it from these and nothing else (tests call it without a socket). */
 export type AppDeps = {
@@ -44,7 +48,7 @@ export function createApp(deps: AppDeps): App {
     return c.json({ status: 'ok', database: deps.database.kind, version: deps.system.version });
   });
 
-  app.use('/api/*', authenticate(deps.adminToken));
+  app.use('/api/*', authenticate(deps.adminToken, deps.database));
   registerRepoRoutes(app, deps);
   registerLatestBuildRoute(app, deps); // before `GET .../builds/{number}`, which would take 'latest' for a bad number
   registerHistoryRoutes(app, deps); // before the build routes: `?at=` answers GET .../builds/{number} first
@@ -54,18 +58,27 @@ export function createApp(deps: AppDeps): App {
   registerRebuildRoutes(app, deps);
   registerLogRoutes(app, deps);
   registerQueueRoutes(app, deps);
+  registerUserRoutes(app, deps);
+  registerPermissionRoutes(app, deps);
   return app;
 }
 
 const sqlOne = sql`select 1`;
 
-/** Writes need the admin (the only user until the full API lands). */
+/**
+ * A server admin (the admin token or an admin user). Kept for routes that predate repo
+ * permissions: a repo route should use `requireRepo(db, c, 'read' | 'write' | 'admin')`
+ * (access.ts), which also lets users with a granted permission in.
+ */
 export function requireAdmin(caller: Caller): { login: string } {
-  if (caller.kind === 'admin') return caller;
-  throw new ApiError(401, 'this needs a token: send Authorization: Bearer <token>', 'unauthorized');
+  return requireServerAdmin(caller);
 }
 
-/** Reads of a repo: anyone for public repos, the admin for the rest. */
+/**
+ * Reads by visibility alone: public for anyone, internal for any signed-in user, private
+ * for a server admin. Kept for older call sites; `requireRepo(db, c, 'read')` also honours
+ * the permissions an admin granted.
+ */
 export function requireReader(caller: Caller, visibility: string): void {
-  if (visibility !== 'public') requireAdmin(caller);
+  checkAccess(caller, accessLevel(caller, visibility, undefined), 'read', 'this repository');
 }

@@ -2,11 +2,13 @@ import { RepoSettings } from '../events/repo-events.ts';
 import type { BuildCommand } from '../events/build-commands.ts';
 import { handleBuildCommand } from '../server/command-handler.ts';
 import { createBuild } from '../server/create-build.ts';
-import { requireAdmin, requireReader, type App, type AppDeps } from './app.ts';
-import { BuildBody, buildParams, isFormBody, parseBody, positiveInt, requestFields, slugParts } from './bodies.ts';
+import type { App, AppDeps, Env } from './app.ts';
+import { requireRepo } from './access.ts';
+import type { Context } from 'hono';
+import { BuildBody, buildParams, isFormBody, parseBody, positiveInt, requestFields } from './bodies.ts';
 import { buildJson, stageJson } from './drone-json.ts';
 import { ApiError, notFound } from './errors.ts';
-import { findBuild, findRepo, listBuilds, stagesWithSteps } from './read-views.ts';
+import { findBuild, listBuilds, stagesWithSteps } from './read-views.ts';
 import { readStepLog, type StoredChunk } from '../logs/log-store.ts';
 
 /** Query keys of `POST .../builds` that are not build parameters. */
@@ -16,11 +18,11 @@ const RESERVED_QUERY = new Set(['branch', 'commit', 'access_token']);
 export function registerBuildRoutes(app: App, deps: AppDeps) {
   const clock = deps.now ?? (() => new Date());
 
-  async function repoFor(owner: string, name: string) {
-    slugParts(owner, name);
-    const repo = await findRepo(deps.database, owner, name);
-    if (!repo || !repo.active) throw notFound(`repository ${owner}/${name}`);
-    return repo;
+  /** The route's repository, once the caller is known to have `need` on it; and who the caller is. */
+  async function repoFor(c: Context<Env>, need: 'read' | 'write') {
+    const repo = await requireRepo(deps.database, c, need);
+    const caller = c.get('caller');
+    return { repo, login: caller.kind === 'anonymous' ? '' : caller.login };
   }
 
   async function buildFor(repoId: string, number: number, slug: string) {
@@ -38,8 +40,7 @@ export function registerBuildRoutes(app: App, deps: AppDeps) {
   }
 
   app.get('/api/repos/:owner/:name/builds', async (c) => {
-    const repo = await repoFor(c.req.param('owner'), c.req.param('name'));
-    requireReader(c.get('caller'), repo.visibility);
+    const { repo } = await repoFor(c, 'read');
     const page = positiveInt(c.req.query('page'), 'page', 1, 100_000);
     const perPage = positiveInt(c.req.query('per_page'), 'per_page', 25, 100);
     const branch = c.req.query('branch') || undefined;
@@ -55,8 +56,7 @@ export function registerBuildRoutes(app: App, deps: AppDeps) {
   });
 
   app.post('/api/repos/:owner/:name/builds', async (c) => {
-    const { login } = requireAdmin(c.get('caller'));
-    const repo = await repoFor(c.req.param('owner'), c.req.param('name'));
+    const { repo, login } = await repoFor(c, 'write');
     // drone-node sends branch and commit as a form body: they count as if in the query.
     const text = await c.req.text();
     const form = isFormBody(c.req.header('content-type'));
@@ -85,16 +85,14 @@ export function registerBuildRoutes(app: App, deps: AppDeps) {
   });
 
   app.get('/api/repos/:owner/:name/builds/:number', async (c) => {
-    const repo = await repoFor(c.req.param('owner'), c.req.param('name'));
-    requireReader(c.get('caller'), repo.visibility);
+    const { repo } = await repoFor(c, 'read');
     const build = await buildFor(repo.id, positiveInt(c.req.param('number'), 'number'), repo.slug);
     return c.json(await fullBuild(build));
   });
 
   // Drone's log format: one entry per line, `pos` its number, `time` seconds since the step's first output.
   app.get('/api/repos/:owner/:name/builds/:number/logs/:stage/:step', async (c) => {
-    const repo = await repoFor(c.req.param('owner'), c.req.param('name'));
-    requireReader(c.get('caller'), repo.visibility);
+    const { repo } = await repoFor(c, 'read');
     const build = await buildFor(repo.id, positiveInt(c.req.param('number'), 'number'), repo.slug);
     const ref = { buildId: build.id, stage: positiveInt(c.req.param('stage'), 'stage'), step: positiveInt(c.req.param('step'), 'step') };
     const chunks = await readStepLog(deps.database, ref);
@@ -108,8 +106,7 @@ export function registerBuildRoutes(app: App, deps: AppDeps) {
   /** A command on an existing build, answered with the build as it is afterwards. */
   function buildAction(path: string, method: 'post' | 'delete', command: (by: string, at: string) => BuildCommand) {
     app[method](path, async (c) => {
-      const { login } = requireAdmin(c.get('caller'));
-      const repo = await repoFor(c.req.param('owner')!, c.req.param('name')!);
+      const { repo, login } = await repoFor(c, 'write');
       const build = await buildFor(repo.id, positiveInt(c.req.param('number'), 'number'), repo.slug);
       const stage = c.req.param('stage');
       if (stage !== undefined) {

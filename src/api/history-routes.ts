@@ -9,22 +9,18 @@ import { buildViewRows, droneBuildJson } from '../audit/build-views.ts';
 import { comparePositions, fromStored, historyEventJson } from '../audit/history-event.ts';
 import { describeMoment, eventsUpTo, MomentError, parseMoment } from '../audit/moment.ts';
 import { ReplayError, snapshotAt } from '../audit/replay.ts';
-import { requireReader, type App, type AppDeps, type Env } from './app.ts';
-import { positiveInt, slugParts } from './bodies.ts';
+import type { App, AppDeps, Env } from './app.ts';
+import { requireRepo } from './access.ts';
+import { positiveInt } from './bodies.ts';
 import { ApiError, notFound } from './errors.ts';
-import { findBuild, findRepo } from './read-views.ts';
+import { findBuild } from './read-views.ts';
 
 const MAX_LIMIT = 10_000;
 
 export function registerHistoryRoutes(app: App, deps: AppDeps) {
   /** The build's stream, read with the caller's access checked. */
   async function history(c: Context<Env>) {
-    const owner = c.req.param('owner')!;
-    const name = c.req.param('name')!;
-    slugParts(owner, name);
-    const repo = await findRepo(deps.database, owner, name);
-    if (!repo || !repo.active) throw notFound(`repository ${owner}/${name}`);
-    requireReader(c.get('caller'), repo.visibility);
+    const repo = await requireRepo(deps.database, c, 'read');
     const number = positiveInt(c.req.param('number'), 'number');
     const build = await findBuild(deps.database, repo.id, number);
     if (!build) throw notFound(`build ${repo.slug}#${number}`);

@@ -1,6 +1,7 @@
 import { and, asc, desc, eq, inArray } from 'drizzle-orm';
 import type { Executor } from '../events/database.ts';
-import { builds, repoCounters, repos, stages, steps } from '../projections/tables.ts';
+import type { Permission } from '../access/user-events.ts';
+import { builds, repoCounters, repoPermissions, repos, stages, steps } from '../projections/tables.ts';
 
 /** The API's reads: views only (DESIGN.md: no folding of streams on a request path). */
 
@@ -68,4 +69,10 @@ export async function incompleteStages(db: Executor) {
     .where(inArray(stages.status, ['pending', 'running']))
     .orderBy(asc(stages.created), asc(stages.buildId), asc(stages.number))
     .limit(10_000);
+}
+
+/** What an admin granted a user, by repo id. */
+export async function userGrants(db: Executor, login: string): Promise<Map<string, Permission>> {
+  const rows = await db.db.select({ repoId: repoPermissions.repoId, permission: repoPermissions.permission }).from(repoPermissions).where(eq(repoPermissions.login, login));
+  return new Map(rows.map((row) => [row.repoId, row.permission as Permission]));
 }

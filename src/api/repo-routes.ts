@@ -1,11 +1,13 @@
 import { RepoSettings } from '../events/repo-events.ts';
 import { repoIdFor } from '../events/repo-decider.ts';
 import { handleRepoCommand } from '../server/command-handler.ts';
-import { requireAdmin, requireReader, type App, type AppDeps } from './app.ts';
+import { accessLevel } from '../access/repo-access.ts';
+import { grantedPermission, requireRepo, requireServerAdmin, unauthorized } from './access.ts';
+import type { App, AppDeps } from './app.ts';
 import { parseBody, positiveInt, RepoBody, settingsFromBody, slugParts } from './bodies.ts';
 import { repoJson } from './drone-json.ts';
 import { ApiError, notFound } from './errors.ts';
-import { findRepo, listAllRepos, listRepos, repoCounter } from './read-views.ts';
+import { findRepo, listAllRepos, listRepos, repoCounter, userGrants } from './read-views.ts';
 
 /** Drone's repo paths: list, activate, read, change, deactivate. */
 export function registerRepoRoutes(app: App, deps: AppDeps) {
@@ -20,23 +22,30 @@ export function registerRepoRoutes(app: App, deps: AppDeps) {
   app.get('/api/user/repos', async (c) => {
     const caller = c.get('caller');
     const repos = await listRepos(deps.database);
-    const visible = caller.kind === 'admin' ? repos : repos.filter((repo) => repo.visibility === 'public');
+    const grants = caller.kind === 'user' ? await userGrants(deps.database, caller.login) : new Map<string, never>();
+    const visible = repos.filter((repo) => accessLevel(caller, repo.visibility, grants.get(repo.id)) !== 'none');
     return c.json(visible.map((repo) => repoJson(repo)));
   });
 
   // Drone's admin list of every repository, active or not. `per_page` goes up to 10,000
   // (drone-node's getRepos asks for that many); the default is Drone's 25.
   app.get('/api/repos', async (c) => {
-    requireAdmin(c.get('caller'));
+    requireServerAdmin(c.get('caller'));
     const page = positiveInt(c.req.query('page'), 'page', 1, 100_000);
     const perPage = positiveInt(c.req.query('per_page'), 'per_page', 25, 10_000);
     const rows = await listAllRepos(deps.database, { page, perPage });
     return c.json(rows.map((repo) => repoJson(repo)));
   });
 
+  // Activating needs admin on the repo: a server admin, or a user an admin granted it to (grants may precede activation).
   app.post('/api/repos/:owner/:name', async (c) => {
-    const { login } = requireAdmin(c.get('caller'));
+    const caller = c.get('caller');
+    if (caller.kind === 'anonymous') throw unauthorized();
     const { owner, name } = slugParts(c.req.param('owner'), c.req.param('name'));
+    if (caller.kind === 'user' && (await grantedPermission(deps.database, repoIdFor(`${owner}/${name}`), caller)) !== 'admin') {
+      throw new ApiError(403, `activating ${owner}/${name} needs admin permission on it (a server admin grants it: PUT /api/repos/${owner}/${name}/permissions/${caller.login})`, 'forbidden');
+    }
+    const login = caller.login;
     const settings = RepoSettings.parse(settingsFromBody(parseBody(RepoBody, await c.req.text())));
     const repoId = repoIdFor(`${owner}/${name}`);
     const handled = await handleRepoCommand(deps.store, repoId, {
@@ -48,15 +57,13 @@ export function registerRepoRoutes(app: App, deps: AppDeps) {
   });
 
   app.get('/api/repos/:owner/:name', async (c) => {
-    const { owner, name } = slugParts(c.req.param('owner'), c.req.param('name'));
-    const repo = await findRepo(deps.database, owner, name);
-    if (!repo || !repo.active) throw notFound(`repository ${owner}/${name}`);
-    requireReader(c.get('caller'), repo.visibility);
+    const repo = await requireRepo(deps.database, c, 'read');
     return c.json(repoJson(repo, await repoCounter(deps.database, repo.id)));
   });
 
   app.patch('/api/repos/:owner/:name', async (c) => {
-    const { login } = requireAdmin(c.get('caller'));
+    await requireRepo(deps.database, c, 'admin');
+    const { login } = c.get('caller') as { login: string };
     const { owner, name } = slugParts(c.req.param('owner'), c.req.param('name'));
     const changes = settingsFromBody(parseBody(RepoBody, await c.req.text()));
     const repoId = repoIdFor(`${owner}/${name}`);
@@ -68,7 +75,8 @@ export function registerRepoRoutes(app: App, deps: AppDeps) {
   // Drone's `?remove=true` deletes the repo's row; runlog keeps every repo's history, so
   // removing deactivates it like a plain DELETE (activating it again brings its builds back).
   app.delete('/api/repos/:owner/:name', async (c) => {
-    const { login } = requireAdmin(c.get('caller'));
+    await requireRepo(deps.database, c, 'admin');
+    const { login } = c.get('caller') as { login: string };
     const { owner, name } = slugParts(c.req.param('owner'), c.req.param('name'));
     const remove = c.req.query('remove');
     if (remove !== undefined && remove !== 'true' && remove !== 'false') throw new ApiError(400, `remove: expected true or false, got '${remove.slice(0, 40)}'`);

@@ -8,7 +8,10 @@ import { Plan, PlanStage, PlanStep } from '../pipeline/plan.ts';
 import { evolve, initialState, isBuild, type BuildState } from '../events/build-state.ts';
 import type { StoredEvent } from '../events/event-store.ts';
 import { RepoEvent, repoEventTypes } from '../events/repo-events.ts';
-import type { ProjectedEvent } from './projection.ts';
+import type { AccessEvent, ProjectedEvent } from './projection.ts';
+import { UserEvent, userEventTypes } from '../access/user-events.ts';
+import { SecretEvent, secretEventTypes } from '../secrets/secret-events.ts';
+import { CronEvent, cronEventTypes } from '../cron/cron-events.ts';
 
 export interface EventFeedOptions {
   /** A stream's events from version 1 to `toVersion`, in order (the store's `readStream`). */
@@ -104,7 +107,7 @@ export function createEventFeed(options: EventFeedOptions): EventFeed {
         if (!item) continue;
         const stored = events[i]!;
         const position = { streamId: stored.streamId, streamVersion: stored.streamVersion, globalPosition: stored.globalPosition, transactionId: stored.transactionId };
-        if (item.kind === 'repo') {
+        if (item.kind === 'repo' || item.kind === 'access') {
           out.push({ ...item.event, ...position });
           continue;
         }
@@ -129,13 +132,25 @@ export function createEventFeed(options: EventFeedOptions): EventFeed {
   };
 }
 
-type Parsed = { kind: 'build'; event: BuildEvent } | { kind: 'repo'; event: RepoEvent } | null;
+type Parsed = { kind: 'build'; event: BuildEvent } | { kind: 'repo'; event: RepoEvent } | { kind: 'access'; event: AccessEvent } | null;
+
+const accessSchemas: readonly [ReadonlySet<string>, z.ZodType<AccessEvent>][] = [
+  [userEventTypes, UserEvent],
+  [secretEventTypes, SecretEvent],
+  [cronEventTypes, CronEvent],
+];
 
 /** The typed event; null for a type no projection reads. */
 function parse(stored: StoredEvent): Parsed {
   const schema = buildData.get(stored.type);
   if (schema) return { kind: 'build', event: parseBuild(stored, schema) };
   if (repoTypes.has(stored.type)) return { kind: 'repo', event: parseRepo(stored) };
+  for (const [types, schema] of accessSchemas) {
+    if (!types.has(stored.type)) continue;
+    const parsed = schema.safeParse({ type: stored.type, data: stored.data });
+    if (!parsed.success) throw new EventSchemaError(stored, parsed.error.message);
+    return { kind: 'access', event: parsed.data };
+  }
   return null;
 }
 

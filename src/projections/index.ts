@@ -1,6 +1,7 @@
 // Every projection runlog keeps, in the order `runlog projections rebuild` lists them.
 import { buildsProjection } from './builds-projection.ts';
 import type { Projection } from './projection.ts';
+import { cronsProjection, secretsProjection, usersProjection } from './access-projections.ts';
 import { queueProjection } from './queue-projection.ts';
 import { repoCountersProjection } from './repo-counters-projection.ts';
 import { reposProjection } from './repos-projection.ts';
@@ -14,4 +15,7 @@ export const projections: readonly Projection[] = [
   stepsProjection,
   queueProjection,
   repoCountersProjection,
+  usersProjection,
+  secretsProjection,
+  cronsProjection,
 ];

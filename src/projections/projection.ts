@@ -4,6 +4,9 @@
 import type { BuildEvent } from '../events/build-events.ts';
 import type { Build } from '../events/build-state.ts';
 import type { RepoEvent } from '../events/repo-events.ts';
+import type { CronEvent } from '../cron/cron-events.ts';
+import type { SecretEvent } from '../secrets/secret-events.ts';
+import type { UserEvent } from '../access/user-events.ts';
 import type { RowOp } from './row-ops.ts';
 import type { TableName } from './tables.ts';
 
@@ -23,7 +26,10 @@ export interface LogPosition {
  * event, so every view shows exactly the lifecycle the decider defines (build-state.ts,
  * build-status.ts) and there is no second one to drift.
  */
-export type ProjectedEvent = (BuildEvent & LogPosition & { readonly build: Build }) | (RepoEvent & LogPosition);
+export type ProjectedEvent = (BuildEvent & LogPosition & { readonly build: Build }) | (RepoEvent & LogPosition) | (AccessEvent & LogPosition);
+
+/** Events of the streams beside builds and repos: users, secrets, cron jobs (each a plain zod-checked event). */
+export type AccessEvent = UserEvent | SecretEvent | CronEvent;
 
 export type ProjectedBuildEvent = Extract<ProjectedEvent, { build: Build }>;
 

@@ -1,11 +1,13 @@
 // The `repos` view: one row per repository ever activated, from its `repo-<id>` stream.
 import { repoEventTypes } from '../events/repo-events.ts';
-import type { RepoSettings } from '../events/repo-events.ts';
+import type { RepoEvent, RepoSettings } from '../events/repo-events.ts';
 import type { Projection, ProjectedEvent } from './projection.ts';
 import { patch, upsert, type RowOp } from './row-ops.ts';
 
+const isRepoEvent = (event: ProjectedEvent): event is Extract<ProjectedEvent, RepoEvent> => !('build' in event) && (repoEventTypes as ReadonlySet<string>).has(event.type);
+
 function reduce(event: ProjectedEvent): RowOp[] {
-  if ('build' in event) return [];
+  if (!isRepoEvent(event)) return [];
   const at = new Date(event.data.at);
   const key = { id: event.data.repoId };
   switch (event.type) {

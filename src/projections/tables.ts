@@ -205,7 +205,79 @@ export const repoCounters = pgTable('repo_counters', {
   builds: integer('builds').notNull(),
 });
 
+/** One row per user (`user-<login>` stream) while it exists. */
+export const users = pgTable('users', {
+  login: text('login').primaryKey(),
+  email: word('email'),
+  admin: boolean('admin').notNull().default(false),
+  active: boolean('active').notNull().default(true),
+  created: at('created').notNull(),
+  updated: at('updated').notNull(),
+});
+
+/** Live API tokens by their sha256 (hex): authentication looks a token up by its digest, never by the token. */
+export const userTokens = pgTable(
+  'user_tokens',
+  {
+    tokenId: text('token_id').primaryKey(),
+    sha256: text('sha256').notNull(),
+    login: text('login').notNull(),
+    created: at('created').notNull(),
+  },
+  (table) => [uniqueIndex('user_tokens_sha256_idx').on(table.sha256), index('user_tokens_login_idx').on(table.login)],
+);
+
+/** What an admin granted a user on a repository (read, write or admin). */
+export const repoPermissions = pgTable(
+  'repo_permissions',
+  {
+    repoId: text('repo_id').notNull(),
+    login: text('login').notNull(),
+    permission: text('permission').notNull(),
+    updated: at('updated').notNull(),
+  },
+  (table) => [primaryKey({ name: 'repo_permissions_pk', columns: [table.repoId, table.login] }), index('repo_permissions_login_idx').on(table.login)],
+);
+
+/** A repository's secrets (`secrets-<repo id>` stream): the value only sealed (AES-256-GCM), as the events hold it. */
+export const secrets = pgTable(
+  'secrets',
+  {
+    repoId: text('repo_id').notNull(),
+    name: text('name').notNull(),
+    sealed: text('sealed').notNull(),
+    pullRequest: boolean('pull_request').notNull().default(false),
+    pullRequestPush: boolean('pull_request_push').notNull().default(false),
+    created: at('created').notNull(),
+    updated: at('updated').notNull(),
+  },
+  (table) => [primaryKey({ name: 'secrets_pk', columns: [table.repoId, table.name] })],
+);
+
+/** A repository's cron jobs (`cron-<repo id>` stream), with when each runs next. */
+export const crons = pgTable(
+  'crons',
+  {
+    repoId: text('repo_id').notNull(),
+    name: text('name').notNull(),
+    expr: text('expr').notNull(),
+    branch: text('branch').notNull(),
+    disabled: boolean('disabled').notNull().default(false),
+    /** Null when the expression never matches again (or is disabled). */
+    next: at('next'),
+    /** The last slot fired, the build it created (null: skipped) and when it fired. */
+    lastScheduled: at('last_scheduled'),
+    lastBuildId: text('last_build_id'),
+    lastFired: at('last_fired'),
+    created: at('created').notNull(),
+    updated: at('updated').notNull(),
+    /** Version of the repo's cron stream this row reflects. */
+    version: integer('version').notNull(),
+  },
+  (table) => [primaryKey({ name: 'crons_pk', columns: [table.repoId, table.name] }), index('crons_next_idx').on(table.next)],
+);
+
 /** Every projection table by its logical name; projections and the writer name tables this way. */
-export const projectionTables = { repos, builds, stages, steps, queue, repoCounters } as const;
+export const projectionTables = { repos, builds, stages, steps, queue, repoCounters, users, userTokens, repoPermissions, secrets, crons } as const;
 export type ProjectionTables = typeof projectionTables;
 export type TableName = keyof ProjectionTables;
