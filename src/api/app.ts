@@ -33,6 +33,8 @@ export type AppDeps = {
   log?: (message: string) => void;
   /** The process's shared live followers (SSE); made on demand when absent (tests). Whoever passes them closes them. */
   live?: Live;
+  /** Told once a `CancelRequested` of `buildId` is appended: `runlog server` publishes the NATS cancel hint. */
+  onCancelRequested?: (buildId: string) => void;
 };
 
 export type Env = { Variables: { caller: Caller } };

@@ -115,6 +115,7 @@ export function registerBuildRoutes(app: App, deps: AppDeps) {
         if (!stages.some((s) => s.number === number)) throw notFound(`stage ${number} of build ${repo.slug}#${build.number}`);
       }
       const handled = await handleBuildCommand(deps.store, build.id, command(login, clock().toISOString()), { actor: login });
+      if (handled.events.some((event) => event.type === 'CancelRequested')) deps.onCancelRequested?.(build.id);
       await deps.waitForProjections(handled.checkpoint);
       return c.json(await fullBuild(await buildFor(repo.id, build.number, repo.slug)));
     });

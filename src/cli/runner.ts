@@ -1,5 +1,7 @@
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
+import { connect } from '@nats-io/transport-node';
+import { subscribeCancelHints } from '../dispatch/cancel-hints.ts';
 import { createJetStreamQueue } from '../dispatch/jetstream-queue.ts';
 import { natsNamespaceFromEnv } from '../dispatch/nats-namespace.ts';
 import type { StageOffer } from '../dispatch/stage-queue.ts';
@@ -102,8 +104,22 @@ export async function run(args: string[]): Promise<number> {
   const runner = { id: `runner:${config.name}`, name: config.name };
   const engine = await pickEngine(config.engine, config.name);
   await engine.sweep({ runner: config.name }).catch((error: unknown) => log(`runlog runner: sweep failed: ${String(error)}`));
-  const queue = await createJetStreamQueue({ servers: config.nats, stream: config.namespace.stream, subjectPrefix: config.namespace.stagesPrefix });
+  const nats = await connect({ servers: config.nats, name: `runlog-runner-${config.name}`, maxReconnectAttempts: -1, reconnectTimeWait: 250 });
+  const queue = await createJetStreamQueue({ connection: nats, stream: config.namespace.stream, subjectPrefix: config.namespace.stagesPrefix });
   const beats = new Map<string, { stop(): void }>();
+  // Cancel hints wake the cancel poll of every running stage of the build at once.
+  const wakes = new Map<string, Set<() => void>>();
+  const hints = subscribeCancelHints(nats, config.namespace.cancelPrefix, (buildId) => {
+    for (const wake of wakes.get(buildId) ?? []) wake();
+  });
+  const cancelHint = (buildId: string) => (wake: () => void) => {
+    const set = wakes.get(buildId) ?? new Set();
+    wakes.set(buildId, set.add(wake));
+    return () => {
+      set.delete(wake);
+      if (set.size === 0) wakes.delete(buildId);
+    };
+  };
 
   async function claim(offer: StageOffer): Promise<ClaimedStage> {
     const answer = await client.post<ClaimAnswer>('/claim', { buildId: offer.buildId, stage: offer.stage, attempt: offer.attempt, runner }, stop.signal);
@@ -118,7 +134,7 @@ export async function run(args: string[]): Promise<number> {
     });
     beats.set(`${offer.buildId}:${offer.stage}`, heartbeat);
     const reporter = createRpcReporter({ client, buildId: offer.buildId, stage: offer.stage, leaseToken: answer.leaseToken, heartbeat });
-    return { reporter, leaseToken: answer.leaseToken, secrets: answer.secrets, limits: answer.limits, run: answer.run };
+    return { reporter, leaseToken: answer.leaseToken, secrets: answer.secrets, limits: answer.limits, run: answer.run, cancelHint: cancelHint(offer.buildId) };
   }
 
   process.stdout.write(
@@ -133,7 +149,8 @@ export async function run(args: string[]): Promise<number> {
       claim,
       signal: stop.signal,
       log,
-      onStageEnded: (offer) => {
+      onStageEnded: (offer, result) => {
+        if (result.status === 'lost') log(`runlog runner: lost ${offer.buildId}#${offer.stage} (${result.error ?? 'another runner holds it'}); its containers were stopped`);
         const key = `${offer.buildId}:${offer.stage}`;
         beats.get(key)?.stop();
         beats.delete(key);
@@ -141,7 +158,9 @@ export async function run(args: string[]): Promise<number> {
     });
   } finally {
     for (const beat of beats.values()) beat.stop();
+    hints.close();
     await queue.close();
+    await nats.drain().catch(() => {});
   }
   return 0;
 }

@@ -101,6 +101,13 @@ export function createRpcApp(deps: RpcDeps): Hono {
 
   app.get('/builds/:buildId/cancelled', async (c) => {
     const buildId = buildIdOf(c.req.param('buildId'));
+    // Fencing at the poll too: a runner back from a pause learns at once that another token holds its stage.
+    const stage = Number(c.req.query('stage'));
+    const leaseToken = c.req.query('lease');
+    if (leaseToken && Number.isInteger(stage) && stage > 0) {
+      const lease = await findLease(database, { buildId, stage });
+      if (lease && lease.leaseToken !== leaseToken) throw new IllegalCommand('stale_lease', `stage ${stage} is held by another lease: this runner lost its claim`);
+    }
     // Polled every second per running stage: look for the one event, not the whole stream.
     const rows = await database.db
       .select({ one: sql`1` })

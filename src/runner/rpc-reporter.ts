@@ -40,7 +40,8 @@ export function createRpcReporter(options: { client: RpcClient; buildId: string;
     async cancelled() {
       heartbeat.touch();
       if (heartbeat.lost) throw new IllegalCommand('stale_lease', `the lease on stage ${options.stage} of build ${buildId} lapsed: another runner may hold it now`);
-      return (await client.get<{ cancelled: boolean }>(`${path}/cancelled`)).cancelled;
+      // With the lease: the server refuses (403 stale_lease) a runner whose stage another token holds.
+      return (await client.get<{ cancelled: boolean }>(`${path}/cancelled?stage=${options.stage}&lease=${encodeURIComponent(options.leaseToken)}`)).cancelled;
     },
   };
 }

@@ -62,6 +62,12 @@ export type RunStageOptions = {
   limits?: StageLimits;
   /** Aborted when the runner shuts down: the stage is stopped and handed back. */
   signal?: AbortSignal;
+  /**
+   * Cancel hints (NATS): registers `wake`, called when a cancel of this build may have been
+   * requested, and answers its unregister. A hint only makes the cancel poll ask now; the
+   * reporter's answer decides.
+   */
+  cancelHint?: (wake: () => void) => () => void;
 };
 
 export type StopKind = 'cancel' | 'timeout' | 'inactivity' | 'shutdown' | 'lost';
@@ -210,15 +216,22 @@ export async function runStage(options: RunStageOptions): Promise<StageResult> {
       }
     })(),
     (async () => {
-      while (!watching.aborted) {
-        await pause(limits.cancelPollMs ?? 1000, watching);
-        if (watching.aborted) break;
-        try {
-          if (await reporter.cancelled()) halt({ kind: 'cancel', message: 'the build was cancelled' });
-        } catch (error) {
-          // A refusal here is the lease check a remote reporter folds into this poll; anything else is transient.
-          if (isIllegalCommand(error) && error.code === 'stale_lease') lose(error.message);
+      let hinted = new AbortController();
+      const unhint = options.cancelHint?.(() => hinted.abort());
+      try {
+        while (!watching.aborted) {
+          await pause(limits.cancelPollMs ?? 1000, AbortSignal.any([watching, hinted.signal]));
+          if (watching.aborted) break;
+          if (hinted.signal.aborted) hinted = new AbortController();
+          try {
+            if (await reporter.cancelled()) halt({ kind: 'cancel', message: 'the build was cancelled' });
+          } catch (error) {
+            // A refusal here is the lease check a remote reporter folds into this poll; anything else is transient.
+            if (isIllegalCommand(error) && error.code === 'stale_lease') lose(error.message);
+          }
         }
+      } finally {
+        unhint?.();
       }
     })(),
   ];

@@ -1,3 +1,4 @@
+import { connect as connectNats, type NatsConnection } from '@nats-io/transport-node';
 import { createApp } from '../api/app.ts';
 import { createBuildFeed } from '../live/build-feed.ts';
 import { createLogTail } from '../live/log-tail.ts';
@@ -10,6 +11,7 @@ import { createQueueHints } from '../dispatch/queue-hints.ts';
 import { createJetStreamQueue } from '../dispatch/jetstream-queue.ts';
 import { createMemoryQueue } from '../dispatch/memory-queue.ts';
 import { natsNamespace, type NatsNamespace } from '../dispatch/nats-namespace.ts';
+import { publishCancelHint } from '../dispatch/cancel-hints.ts';
 import { createRpcApp } from '../rpc/routes.ts';
 import { pickEngine, type EngineChoice } from '../runner/pick-engine.ts';
 import { runEmbeddedRunner } from './embedded-runner.ts';
@@ -62,8 +64,18 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     waitForProjections: (checkpoint) => (checkpoint ? projector.waitFor(checkpoint) : Promise.resolve()),
     log,
     live,
+    onCancelRequested: (buildId) => {
+      if (nats) publishCancelHint(nats.connection, nats.namespace.cancelPrefix, buildId);
+    },
   });
   const background: Promise<unknown>[] = [];
+  // `runlog server` with NATS: one connection for the stage queue and the cancel hints.
+  let nats: { connection: NatsConnection; namespace: NatsNamespace } | undefined;
+  if (options.distributed) {
+    const namespace = options.distributed.namespace ?? natsNamespace();
+    const connection = await connectNats({ servers: options.distributed.natsUrl, name: 'runlog-server', maxReconnectAttempts: -1, reconnectTimeWait: 250 });
+    nats = { connection, namespace };
+  }
   let engineKind: string | undefined;
   if (options.embeddedRunner) {
     const queue = createMemoryQueue();
@@ -75,10 +87,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       runEmbeddedRunner({ database, store, queue, engine, capacity: options.embeddedRunner.capacity, signal: stop.signal, name, log }).finally(() => queue.close()),
     );
   }
-  if (options.distributed) {
-    const { natsUrl, rpcSecret, leaseTtlSeconds } = options.distributed;
-    const namespace = options.distributed.namespace ?? natsNamespace();
-    const queue = await createJetStreamQueue({ servers: natsUrl, stream: namespace.stream, subjectPrefix: namespace.stagesPrefix });
+  if (options.distributed && nats) {
+    const { rpcSecret, leaseTtlSeconds } = options.distributed;
+    const { namespace } = nats;
+    const queue = await createJetStreamQueue({ connection: nats.connection, stream: namespace.stream, subjectPrefix: namespace.stagesPrefix });
     app.route('/rpc', createRpcApp({ database, store, secret: rpcSecret, leaseTtlSeconds, log }));
     const singletons = (signal: AbortSignal) =>
       Promise.all([
@@ -103,6 +115,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         await Promise.all([live.feed.close(), live.logs.close()]);
         // Running stages are stopped and handed back before the database closes.
         await Promise.allSettled(background);
+        await nats?.connection.drain().catch(() => {});
         await projector.done.catch((error: unknown) => log(`runlog: projector stopped with ${String(error)}`));
         await database.close();
       })()),
