@@ -1,20 +1,12 @@
 import { buildStreamId, BuildCreated } from '../events/build-events.ts';
 import type { AppDeps } from './app.ts';
-import { slugParts } from './bodies.ts';
 import { buildJson, stageJson } from './drone-json.ts';
 import { ApiError, notFound } from './errors.ts';
-import { findBuild, findRepo, stagesWithSteps } from './read-views.ts';
+import { findBuild, type findRepo, stagesWithSteps } from './read-views.ts';
 
-/** Finding what a path names — an active repo, one of its builds — or a 404 that says which. */
+/** Finding what a path names — one of a repo's builds — or a 404 that says which (the repo itself: access.ts's requireRepo). */
 export type BuildRow = NonNullable<Awaited<ReturnType<typeof findBuild>>>;
 export type RepoRow = NonNullable<Awaited<ReturnType<typeof findRepo>>>;
-
-export async function activeRepo(deps: Pick<AppDeps, 'database'>, owner: string, name: string): Promise<RepoRow> {
-  slugParts(owner, name);
-  const repo = await findRepo(deps.database, owner, name);
-  if (!repo || !repo.active) throw notFound(`repository ${owner}/${name}`);
-  return repo;
-}
 
 export async function repoBuild(deps: Pick<AppDeps, 'database'>, repo: RepoRow, number: number): Promise<BuildRow> {
   const build = await findBuild(deps.database, repo.id, number);

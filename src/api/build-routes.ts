@@ -19,7 +19,7 @@ export function registerBuildRoutes(app: App, deps: AppDeps) {
   const clock = deps.now ?? (() => new Date());
 
   /** The route's repository, once the caller is known to have `need` on it; and who the caller is. */
-  async function repoFor(c: Context<Env>, need: 'read' | 'write') {
+  async function repoFor(c: Context<Env>, need: 'read' | 'write' | 'admin') {
     const repo = await requireRepo(deps.database, c, need);
     const caller = c.get('caller');
     return { repo, login: caller.kind === 'anonymous' ? '' : caller.login };
@@ -104,9 +104,9 @@ export function registerBuildRoutes(app: App, deps: AppDeps) {
   });
 
   /** A command on an existing build, answered with the build as it is afterwards. */
-  function buildAction(path: string, method: 'post' | 'delete', command: (by: string, at: string) => BuildCommand) {
+  function buildAction(path: string, method: 'post' | 'delete', command: (by: string, at: string) => BuildCommand, need: 'write' | 'admin' = 'write') {
     app[method](path, async (c) => {
-      const { repo, login } = await repoFor(c, 'write');
+      const { repo, login } = await repoFor(c, need);
       const build = await buildFor(repo.id, positiveInt(c.req.param('number'), 'number'), repo.slug);
       const stage = c.req.param('stage');
       if (stage !== undefined) {
@@ -123,8 +123,9 @@ export function registerBuildRoutes(app: App, deps: AppDeps) {
   // Drone: DELETE cancels; approve/decline take an optional stage that runlog does not need (a build is approved whole).
   buildAction('/api/repos/:owner/:name/builds/:number', 'delete', (by, at) => ({ type: 'RequestCancel', data: { by, at } }));
   for (const suffix of ['', '/:stage']) {
-    buildAction(`/api/repos/:owner/:name/builds/:number/approve${suffix}`, 'post', (by, at) => ({ type: 'ApproveBuild', data: { by, at } }));
-    buildAction(`/api/repos/:owner/:name/builds/:number/decline${suffix}`, 'post', (by, at) => ({ type: 'DeclineBuild', data: { by, at } }));
+    // Drone asks admin permission to approve or decline: whoever may only push cannot wave their own build through.
+    buildAction(`/api/repos/:owner/:name/builds/:number/approve${suffix}`, 'post', (by, at) => ({ type: 'ApproveBuild', data: { by, at } }), 'admin');
+    buildAction(`/api/repos/:owner/:name/builds/:number/decline${suffix}`, 'post', (by, at) => ({ type: 'DeclineBuild', data: { by, at } }), 'admin');
   }
 }
 

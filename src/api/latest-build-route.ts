@@ -1,5 +1,6 @@
-import { requireReader, type App, type AppDeps } from './app.ts';
-import { activeRepo, buildWithStages } from './build-lookup.ts';
+import { requireRepo } from './access.ts';
+import type { App, AppDeps } from './app.ts';
+import { buildWithStages } from './build-lookup.ts';
 import { ApiError, notFound } from './errors.ts';
 import { latestBuild } from './read-views.ts';
 
@@ -10,8 +11,7 @@ import { latestBuild } from './read-views.ts';
  */
 export function registerLatestBuildRoute(app: App, deps: AppDeps) {
   app.get('/api/repos/:owner/:name/builds/latest', async (c) => {
-    const repo = await activeRepo(deps, c.req.param('owner'), c.req.param('name'));
-    requireReader(c.get('caller'), repo.visibility);
+    const repo = await requireRepo(deps.database, c, 'read');
     const branch = c.req.query('branch');
     const ref = branch ? `refs/heads/${branch}` : c.req.query('ref') || `refs/heads/${repo.defaultBranch}`;
     if (ref.length > 500 || /[\s\u0000-\u001f]/.test(ref)) throw new ApiError(400, `ref: '${ref.slice(0, 80)}' is not a git ref`);

@@ -8,9 +8,10 @@ import type { Context } from 'hono';
 import { RepoSettings } from '../events/repo-events.ts';
 import { buildCreatedData, createBuild, type CreateBuildInput } from '../server/create-build.ts';
 import type { TriggerInput } from '../pipeline/trigger.ts';
-import { requireAdmin, type App, type AppDeps, type Env } from './app.ts';
+import { requireRepo } from './access.ts';
+import type { App, AppDeps, Env } from './app.ts';
 import { buildParams, positiveInt, requestFields } from './bodies.ts';
-import { activeRepo, buildOrigin, buildWithStages, repoBuild } from './build-lookup.ts';
+import { buildOrigin, buildWithStages, repoBuild } from './build-lookup.ts';
 import { ApiError } from './errors.ts';
 
 const RESTART_RESERVED = new Set(['access_token']);
@@ -21,8 +22,9 @@ export function registerRebuildRoutes(app: App, deps: AppDeps) {
   const clock = deps.now ?? (() => new Date());
 
   async function rebuild(c: Context<Env>, event: 'restart' | 'promote' | 'rollback') {
-    const { login } = requireAdmin(c.get('caller'));
-    const repo = await activeRepo(deps, c.req.param('owner')!, c.req.param('name')!);
+    // Drone asks write permission for restarts and promotions.
+    const repo = await requireRepo(deps.database, c, 'write');
+    const { login } = c.get('caller') as { login: string };
     const previous = await repoBuild(deps, repo, positiveInt(c.req.param('number'), 'number'));
     const fields = requestFields(c.req.query(), c.req.header('content-type'), await c.req.text());
     if (event === 'restart' && (previous.status === 'blocked' || previous.status === 'declined')) {

@@ -252,6 +252,31 @@ describe('REST routes (Drone paths) over PGlite', () => {
     assert.deepEqual(history, [['QueuePaused', 'admin'], ['QueueResumed', 'admin']]);
   });
 
+  test('permissions: restart and promote need write, log purge and approve need admin, the queue a server admin', async () => {
+    const user = await json(await call('POST', '/api/users', { login: 'rita' }));
+    const rita = { authorization: `Bearer ${user.token}`, 'content-type': 'application/json' };
+    await call('PUT', '/api/repos/acme/web/permissions/rita', { permission: 'read' });
+    const asRita = (method: string, path: string) => call(method, path, undefined, rita);
+    assert.equal((await asRita('GET', '/api/repos/acme/web/builds/latest')).status, 200);
+    const readOnly = await asRita('POST', '/api/repos/acme/web/builds/1');
+    assert.equal(readOnly.status, 403);
+    assert.match(await message(readOnly), /needs write permission on acme\/web; you have read/);
+    assert.equal((await asRita('POST', '/api/repos/acme/web/builds/5/promote?target=production')).status, 403);
+    await call('PUT', '/api/repos/acme/web/permissions/rita', { permission: 'write' });
+    const restarted = await asRita('POST', '/api/repos/acme/web/builds/1');
+    assert.equal(restarted.status, 200);
+    assert.equal((await restarted.json()).trigger, 'rita');
+    const purge = await asRita('DELETE', '/api/repos/acme/web/builds/1/logs/1/1');
+    assert.equal(purge.status, 403);
+    assert.match(await message(purge), /needs admin permission/);
+    assert.equal((await asRita('POST', '/api/repos/acme/web/builds/1/approve/1')).status, 403);
+    const queue = await asRita('GET', '/api/queue');
+    assert.equal(queue.status, 403);
+    assert.match(await message(queue), /server admin/);
+    assert.equal((await asRita('DELETE', '/api/queue')).status, 403);
+    assert.equal((await asRita('GET', '/api/repos')).status, 403);
+  });
+
   test('repos: the admin lists every repo, paged; DELETE takes Drone\'s ?remove', async () => {
     await call('POST', '/api/repos/acme/other', {});
     const all = await call('GET', '/api/repos?per_page=1&page=2');
