@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { Skip } from '../pipeline/plan.ts';
-import { At, Attempt, BlockReason, BuildCreated, RunnerRef, StageNumber, StepNumber } from './build-events.ts';
+import { At, Attempt, BlockReason, BuildCreated, DeploymentUpdated, ImagePublished, RunnerRef, StageNumber, StepNumber } from './build-events.ts';
 
 /**
  * The commands of a build's decider: what someone asks to happen, in the imperative. Each
@@ -121,6 +121,19 @@ export const ResumeStage = command('ResumeStage', {
 /** Delete a step's stored output; refused while the step is still writing it. Allowed on a finished build. */
 export const PurgeStepLog = command('PurgeStepLog', { stage: StageNumber, step: StepNumber, by: z.string() });
 
+/** A running step pushed an image (see `ImagePublished`). */
+export const PublishImage = command('PublishImage', {
+  ...ImagePublished.shape.data.omit({ at: true }).shape,
+  leaseToken: LeaseToken,
+});
+
+/** A running deploy step ended its work on a deployment: `error` absent = updated and rolled out. */
+export const RecordDeployment = command('RecordDeployment', {
+  ...DeploymentUpdated.shape.data.omit({ at: true }).shape,
+  error: z.string().optional(),
+  leaseToken: LeaseToken,
+});
+
 export const BuildCommand = z.discriminatedUnion('type', [
   CreateBuild,
   ApproveBuild,
@@ -139,6 +152,8 @@ export const BuildCommand = z.discriminatedUnion('type', [
   ExpireLease,
   ResumeStage,
   PurgeStepLog,
+  PublishImage,
+  RecordDeployment,
 ]);
 export type BuildCommand = z.infer<typeof BuildCommand>;
 /** What callers write: defaults (`maxAttempts`, the trigger's and plan's) may be left out. */

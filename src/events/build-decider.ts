@@ -80,6 +80,10 @@ export const decide = (command: BuildCommand, state: BuildState): BuildEvent[] =
       return decideResumeStage(command, state);
     case 'PurgeStepLog':
       return decidePurgeStepLog(command, state);
+    case 'PublishImage':
+      return decidePublishImage(command, state);
+    case 'RecordDeployment':
+      return decideRecordDeployment(command, state);
     default: {
       const unknown: never = command;
       throw new IllegalCommand('unknown_command', `unknown command ${JSON.stringify((unknown as { type?: unknown }).type)}`);
@@ -247,6 +251,28 @@ export function decideRetryStep(command: CommandOf<'RetryStep'>, state: BuildSta
   } else if (retry !== step.retries + 1) refuse(`the next retry is ${step.retries + 1}, not ${retry}`);
   else if (retry > policy.limit) refuse(`the limit of ${policy.limit} retries is reached`);
   return [{ type: 'StepRetried', data: { stage: number, step: stepNumber, retry, exitCode, at } }];
+}
+
+/** Only the step that did it, while it runs, records what it published. */
+export function decidePublishImage(command: CommandOf<'PublishImage'>, state: BuildState): BuildEvent[] {
+  const { leaseToken, ...data } = command.data;
+  runningStep(openBuild(state), data.stage, data.step, leaseToken);
+  return [{ type: 'ImagePublished', data }];
+}
+
+export function decideRecordDeployment(command: CommandOf<'RecordDeployment'>, state: BuildState): BuildEvent[] {
+  const { leaseToken, error, generation, ...data } = command.data;
+  runningStep(openBuild(state), data.stage, data.step, leaseToken);
+  if (error !== undefined) return [{ type: 'DeploymentFailed', data: { ...data, error } }];
+  return [{ type: 'DeploymentUpdated', data: compact({ ...data, generation }) }];
+}
+
+function runningStep(build: Build, stageNumber: number, stepNumber: number, leaseToken: string): StepState {
+  const step = findStep(runningStage(build, stageNumber, leaseToken), stepNumber);
+  if (step.status !== 'running') {
+    throw new IllegalCommand('step_not_running', `step ${stepNumber} of stage ${stageNumber} is ${step.status}, not running`);
+  }
+  return step;
 }
 
 export function decideFinishStage(command: CommandOf<'FinishStage'>, state: BuildState): BuildEvent[] {

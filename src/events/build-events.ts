@@ -173,6 +173,31 @@ export const BuildFinished = event('BuildFinished', { status: BuildStatusFinishe
  */
 export const StepLogPurged = event('StepLogPurged', { stage: StageNumber, step: StepNumber, by: z.string() });
 
+/** An image build step pushed `repo` with these tags; `digest` is the registry's manifest digest (pull by `repo@digest`). */
+export const ImagePublished = event('ImagePublished', {
+  stage: StageNumber,
+  step: StepNumber,
+  repo: z.string().min(1),
+  tags: z.array(z.string().min(1)).min(1),
+  digest: z.string().regex(/^sha256:[0-9a-f]{64}$/),
+});
+
+const DeploymentRef = {
+  stage: StageNumber,
+  step: StepNumber,
+  cluster: z.string(),
+  namespace: z.string().min(1),
+  deployment: z.string().min(1),
+  containers: z.array(z.string().min(1)),
+  image: z.string().min(1),
+};
+
+/** A deploy step set the containers' image and the deployment rolled out (`generation` is the one that did). */
+export const DeploymentUpdated = event('DeploymentUpdated', { ...DeploymentRef, generation: z.number().int().nonnegative().optional() });
+
+/** A deploy step could not update the deployment, or its rollout did not finish: `error` says which, in words. */
+export const DeploymentFailed = event('DeploymentFailed', { ...DeploymentRef, error: z.string() });
+
 export const BuildEvent = z.discriminatedUnion('type', [
   BuildCreated,
   BuildBlocked,
@@ -196,6 +221,9 @@ export const BuildEvent = z.discriminatedUnion('type', [
   StageResumed,
   BuildFinished,
   StepLogPurged,
+  ImagePublished,
+  DeploymentUpdated,
+  DeploymentFailed,
 ]);
 export type BuildEvent = z.infer<typeof BuildEvent>;
 export type BuildEventType = BuildEvent['type'];

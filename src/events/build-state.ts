@@ -303,6 +303,11 @@ function apply(build: Build, event: BuildEvent): Build {
       return { ...build, status: event.data.status, finished: true, finishedAt: event.data.at };
     case 'StepLogPurged':
       return build; // the output is gone; every fact about the step stays
+    // records of what a step did outside the build (a registry, a cluster): nothing here changes
+    case 'ImagePublished':
+    case 'DeploymentUpdated':
+    case 'DeploymentFailed':
+      return build;
     default: {
       const unknown: never = event;
       void unknown;

@@ -24,6 +24,8 @@ export const RUNNER_COMMANDS = [
   'MarkStageInactive',
   'ExpireLease',
   'ResumeStage',
+  'PublishImage',
+  'RecordDeployment',
 ] as const;
 
 export const CommandBody = z

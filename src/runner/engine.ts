@@ -91,4 +91,14 @@ export type StepExit = {
   oomKilled?: boolean;
   /** Detached steps only: resolves when the step really ends (see `Engine.runStep`). */
   ended?: Promise<StepExit>;
+  /** What the step did outside the build, for the stage runner to record before the step's end. */
+  records?: StepRecord[];
 };
+
+/** An image pushed (`ImagePublished`) or a deployment updated or not (`DeploymentUpdated` / `DeploymentFailed`). */
+export type StepRecord =
+  | { type: 'PublishImage'; data: { repo: string; tags: string[]; digest: string } }
+  | {
+      type: 'RecordDeployment';
+      data: { cluster: string; namespace: string; deployment: string; containers: string[]; image: string; generation?: number; error?: string };
+    };

@@ -8,6 +8,7 @@ import { isIllegalCommand } from '../events/decider-errors.ts';
 import { runtimeEnvironment } from '../pipeline/environment.ts';
 import type { PlanStep, Skip } from '../pipeline/plan.ts';
 import type { Engine, StageRun, StepExit } from './engine.ts';
+import { runDeployStep } from './deploy/kubernetes-deploy.ts';
 import { createStepLog, type LogLimits, type StepLog } from './log-step.ts';
 import type { Reporter } from './reporter.ts';
 import { DEFAULT_INACTIVITY_LIMIT_MS, DEFAULT_TIMEOUT_MINUTES, firedRule, nextRule, noteActivity, replayStage, type StageClock } from './stage-rules.ts';
@@ -271,7 +272,10 @@ export async function runStage(options: RunStageOptions): Promise<StageResult> {
       });
       const signal = isDetached ? detachedSignal : controller.signal;
       for (let retry = 0; ; ) {
-        exit = await engine.runStep(stageRun, { step, env }, log.output, signal);
+        exit = step.deploy ? await runDeployStep(step.deploy, env, log.output, signal) : await engine.runStep(stageRun, { step, env }, log.output, signal);
+        for (const { type, data } of exit.records ?? []) {
+          await record({ type, data: { ...data, stage, step: step.number, leaseToken, at: at() } } as BuildCommandInput);
+        }
         const policy = step.retry;
         const retryable =
           policy !== undefined &&

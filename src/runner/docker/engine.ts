@@ -10,6 +10,7 @@ import {
   networkName,
   networkOptions,
   type NetworkPolicy,
+  stepEnvironment,
   stepLabels,
   trustProblems,
   untrustedError,
@@ -18,6 +19,7 @@ import {
   workspaceVolumeName,
 } from './convert.ts';
 import { createDemuxer } from './demux.ts';
+import { buildAndPush } from './image-build.ts';
 import { tarStream } from './tar.ts';
 import { cloneIntoVolume } from './workspace-upload.ts';
 
@@ -89,6 +91,9 @@ export function createDockerEngine(options: DockerEngineOptions = {}): Engine {
     const stage = state(run);
     if (signal.aborted || stage.destroying) return { exitCode: KILLED, killed: true };
     if (step.kind === 'clone') return cloneStep(run, step, output, signal);
+    if (step.build) {
+      return buildAndPush({ docker, run, build: step.build, env: stepEnvironment(stepRun), labels: stepLabels(run, runner, step), output, signal });
+    }
 
     const spec = containerSpec(run, stepRun, runner, networkPolicy);
     let started!: (value?: unknown) => void;

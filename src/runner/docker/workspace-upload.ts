@@ -20,7 +20,8 @@ const helperImage = `${HELPER_IMAGE.repo}:${HELPER_IMAGE.tag}`;
 
 const helperReady = new WeakMap<Docker, Promise<void>>();
 
-function ensureHelperImage(docker: Docker): Promise<void> {
+/** Makes (once per daemon) the image of the never-started containers that reach into workspace volumes. */
+export function ensureHelperImage(docker: Docker): Promise<void> {
   let ready = helperReady.get(docker);
   if (!ready) {
     ready = (async () => {

@@ -80,6 +80,7 @@ export function createExecEngine(options: ExecEngineOptions = {}): Engine {
     const { step } = stepRun;
     const stage = state(run);
     if (signal.aborted || stage.destroying) return { exitCode: KILLED, killed: true };
+    if (step.build) throw new Error(`step ${step.name} builds an image: that needs the docker engine (this runner runs exec)`);
     const where = paths(run);
     if (step.kind === 'clone') {
       if (!run.clone) throw new Error(`stage ${run.stage.name} has a clone step but the runner gave it no clone source (StageRun.clone)`);
