@@ -20,12 +20,16 @@ import { accessLevel } from '../access/repo-access.ts';
 import { registerRepoRoutes } from './repo-routes.ts';
 import { registerUserRoutes } from './user-routes.ts';
 import { registerPermissionRoutes } from './permission-routes.ts';
+import { registerSecretRoutes } from './secret-routes.ts';
+import type { SecretKey } from '../secrets/sealed-value.ts';
 
 /** What the API needs; `createApp` builds it from these and nothing else (tests call it without a socket). */
 export type AppDeps = {
   database: Database;
   store: EventStore;
   adminToken: string;
+  /** Seals secret values (RUNLOG_SECRET_KEY); absent: secrets cannot be added or changed. */
+  secretKey?: SecretKey;
   system: SystemInfo;
   /** Resolves once the projections have applied the log up to `checkpoint` (read-after-write). */
   waitForProjections(checkpoint: Checkpoint | undefined): Promise<void>;
@@ -62,6 +66,7 @@ export function createApp(deps: AppDeps): App {
   registerQueueRoutes(app, deps);
   registerUserRoutes(app, deps);
   registerPermissionRoutes(app, deps);
+  registerSecretRoutes(app, deps);
   return app;
 }
 

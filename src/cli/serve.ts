@@ -7,6 +7,7 @@ import { openPglite, openPostgres } from '../events/database.ts';
 import { ConfigError, dataDir, databaseTarget, portFrom } from '../server/config.ts';
 import { leaseTtlSeconds } from '../server/leases.ts';
 import { startServer } from '../server/runtime.ts';
+import { newSecretKeyText, parseSecretKey, SecretKeyError, type SecretKey } from '../secrets/sealed-value.ts';
 
 /** `runlog serve`: the embedded default (PGlite in ./.runlog, no external service). */
 export const run = (args: string[]) => serveCommand(args, 'serve');
@@ -31,9 +32,11 @@ export async function serveCommand(args: string[], mode: 'serve' | 'server'): Pr
     }
     const database = target.kind === 'postgres' ? await openPostgres(target.url) : await openPglite(target.dir);
     const adminToken = adminTokenFor(mode);
+    const secretKey = secretKeyFor(mode);
     const server = await startServer({
       database,
       adminToken: adminToken.token,
+      ...(secretKey.key ? { secretKey: secretKey.key } : {}),
       port,
       publicHost: values.host ?? process.env.RUNLOG_HOST,
       databaseUrl: target.kind === 'postgres' ? target.url : undefined,
@@ -42,6 +45,7 @@ export async function serveCommand(args: string[], mode: 'serve' | 'server'): Pr
     const where = target.kind === 'postgres' ? 'postgres' : target.dir;
     process.stdout.write(
       `runlog ${mode} listening on ${server.url} (database: ${where}, runner: ${server.engine ?? 'none'}, ready in ${Date.now() - started} ms)\n` +
+        `secret key: ${secretKey.source}\n` +
         (adminToken.source === 'env' ? 'admin token: from RUNLOG_ADMIN_TOKEN\n' : `admin token: ${adminToken.token} (saved in ${adminToken.source})\n`),
     );
     await shutdownOnSignal(server.close);
@@ -85,6 +89,29 @@ function distributedFromEnv() {
  * RUNLOG_ADMIN_TOKEN when set; else (serve only) the token saved in the data folder,
  * generated on first start so a fresh machine needs no setup.
  */
+/**
+ * RUNLOG_SECRET_KEY seals repo secrets. `serve` without it generates one into
+ * <data>/secret.key (mode 0600) on first start and reads it after, like the admin token;
+ * `server` without it runs with secrets off (adding one answers 503 saying what to set),
+ * because a key generated on one replica would not open secrets sealed on another.
+ */
+function secretKeyFor(mode: 'serve' | 'server'): { key?: SecretKey; source: string } {
+  try {
+    const fromEnv = process.env.RUNLOG_SECRET_KEY;
+    if (fromEnv) return { key: parseSecretKey(fromEnv), source: 'RUNLOG_SECRET_KEY' };
+    if (mode === 'server') return { source: 'off (set RUNLOG_SECRET_KEY to add secrets)' };
+    const file = join(dataDir(), 'secret.key');
+    if (existsSync(file)) return { key: parseSecretKey(readFileSync(file, 'utf8')), source: file };
+    const text = newSecretKeyText();
+    writeFileSync(file, `${text}\n`, { mode: 0o600 });
+    chmodSync(file, 0o600);
+    return { key: parseSecretKey(text), source: file };
+  } catch (error) {
+    if (error instanceof SecretKeyError) throw new ConfigError(error.message);
+    throw error;
+  }
+}
+
 function adminTokenFor(mode: 'serve' | 'server'): { token: string; source: string } {
   const fromEnv = process.env.RUNLOG_ADMIN_TOKEN;
   if (fromEnv) return { token: fromEnv, source: 'env' };

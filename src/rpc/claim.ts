@@ -9,6 +9,8 @@ import type { StageRun } from '../runner/engine.ts';
 import { handleBuildCommand } from '../server/command-handler.ts';
 import { recordLease } from '../server/leases.ts';
 import type { ClaimBody } from './protocol.ts';
+import { loadBuildSecrets } from '../secrets/build-secrets.ts';
+import type { SecretKey } from '../secrets/sealed-value.ts';
 
 /** What a claim answers: everything `ClaimedStage` holds but the reporter, which the runner builds around it. */
 export type ClaimAnswer = {
@@ -27,7 +29,7 @@ export type ClaimAnswer = {
  * the claim then holds until an admin acts — rare, and never two runners on one stage.
  * Answers the same data `runlog serve`'s in-process claim gives its runner.
  */
-export async function claimStage(deps: { database: Database; store: EventStore; leaseTtlSeconds: number; now?: () => Date }, body: ClaimBody): Promise<ClaimAnswer> {
+export async function claimStage(deps: { database: Database; store: EventStore; leaseTtlSeconds: number; now?: () => Date; secretKey?: SecretKey; log?: (message: string) => void }, body: ClaimBody): Promise<ClaimAnswer> {
   const { database, store } = deps;
   const leaseToken = randomUUID();
   const at = (deps.now?.() ?? new Date()).toISOString();
@@ -45,8 +47,8 @@ export async function claimStage(deps: { database: Database; store: EventStore; 
     leaseToken,
     attempt: body.attempt,
     leaseTtlSeconds: deps.leaseTtlSeconds,
-    // Secrets reach runners once the secret store lands; until then a stage sees none.
-    secrets: {},
+    // Only what this build may see (no pull_request-withheld secret reaches a fork's code).
+    secrets: await loadBuildSecrets(database, deps.secretKey, state.repoId, state.trigger, deps.log),
     limits: { timeoutMinutes: repo?.timeout ?? 60 },
     run: {
       buildId: state.buildId,

@@ -14,6 +14,7 @@ import { parseBody } from '../api/bodies.ts';
 import { handleBuildCommand, readBuild } from '../server/command-handler.ts';
 import { dropLease, findLease, renewLease } from '../server/leases.ts';
 import { claimStage } from './claim.ts';
+import type { SecretKey } from '../secrets/sealed-value.ts';
 import { BuildIdParam, ClaimBody, CommandBody, HeartbeatBody, LogBody } from './protocol.ts';
 
 export type RpcDeps = {
@@ -22,6 +23,8 @@ export type RpcDeps = {
   /** RUNLOG_RPC_SECRET: the one credential runners hold (they never see the database). */
   secret: string;
   leaseTtlSeconds: number;
+  /** Opens the secrets a claimed stage is given (RUNLOG_SECRET_KEY). */
+  secretKey?: SecretKey;
   now?: () => Date;
   log?: (message: string) => void;
 };
@@ -56,7 +59,7 @@ export function createRpcApp(deps: RpcDeps): Hono {
 
   app.post('/claim', async (c) => {
     const body = parseBody(ClaimBody, await c.req.text());
-    return c.json(await claimStage({ database, store, leaseTtlSeconds: deps.leaseTtlSeconds, now }, body));
+    return c.json(await claimStage({ database, store, leaseTtlSeconds: deps.leaseTtlSeconds, now, secretKey: deps.secretKey, log: deps.log }, body));
   });
 
   app.post('/builds/:buildId/command', async (c) => {

@@ -12,6 +12,8 @@ import { hostPlatform } from '../runner/platform.ts';
 import { runRunnerLoop, type ClaimedStage } from '../runner/runner-loop.ts';
 import { handleBuildCommand } from './command-handler.ts';
 import { createStoreReporter } from './store-reporter.ts';
+import { loadBuildSecrets } from '../secrets/build-secrets.ts';
+import type { SecretKey } from '../secrets/sealed-value.ts';
 
 export type EmbeddedRunnerOptions = {
   database: Database;
@@ -21,6 +23,8 @@ export type EmbeddedRunnerOptions = {
   capacity: number;
   signal: AbortSignal;
   name?: string;
+  /** Opens the secrets a claimed stage is given (RUNLOG_SECRET_KEY). */
+  secretKey?: SecretKey;
   log?: (message: string) => void;
 };
 
@@ -50,7 +54,7 @@ export async function runEmbeddedRunner(options: EmbeddedRunnerOptions): Promise
     return {
       reporter: createStoreReporter({ database, store, buildId: offer.buildId, runnerId: runner.id }),
       leaseToken,
-      secrets: {},
+      secrets: await loadBuildSecrets(database, options.secretKey, state.repoId, state.trigger, options.log),
       limits: { timeoutMinutes },
       run: {
         buildId: state.buildId,

@@ -15,6 +15,7 @@ import { publishCancelHint } from '../dispatch/cancel-hints.ts';
 import { createRpcApp } from '../rpc/routes.ts';
 import { pickEngine, type EngineChoice } from '../runner/pick-engine.ts';
 import { runEmbeddedRunner } from './embedded-runner.ts';
+import type { SecretKey } from '../secrets/sealed-value.ts';
 import { runAsLeader } from './leader.ts';
 import { listen } from './listen.ts';
 import { runReaper } from './reaper.ts';
@@ -24,6 +25,8 @@ export const VERSION = '0.1.0';
 export type ServerOptions = {
   database: Database;
   adminToken: string;
+  /** RUNLOG_SECRET_KEY: seals secrets in the API, opens them for claimed stages. */
+  secretKey?: SecretKey;
   port: number;
   hostname?: string;
   /** Public host for links and DRONE_SYSTEM_HOST; default localhost:<port>. */
@@ -58,6 +61,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     database,
     store,
     adminToken: options.adminToken,
+    secretKey: options.secretKey,
     get system() {
       return system;
     },
@@ -84,14 +88,14 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     engineKind = engine.kind;
     background.push(
       runDispatcher({ database, queue, signal: stop.signal, hints: queueHints, log }),
-      runEmbeddedRunner({ database, store, queue, engine, capacity: options.embeddedRunner.capacity, signal: stop.signal, name, log }).finally(() => queue.close()),
+      runEmbeddedRunner({ database, store, queue, engine, capacity: options.embeddedRunner.capacity, signal: stop.signal, name, secretKey: options.secretKey, log }).finally(() => queue.close()),
     );
   }
   if (options.distributed && nats) {
     const { rpcSecret, leaseTtlSeconds } = options.distributed;
     const { namespace } = nats;
     const queue = await createJetStreamQueue({ connection: nats.connection, stream: namespace.stream, subjectPrefix: namespace.stagesPrefix });
-    app.route('/rpc', createRpcApp({ database, store, secret: rpcSecret, leaseTtlSeconds, log }));
+    app.route('/rpc', createRpcApp({ database, store, secret: rpcSecret, leaseTtlSeconds, secretKey: options.secretKey, log }));
     const singletons = (signal: AbortSignal) =>
       Promise.all([
         runDispatcher({ database, queue, signal, hints: queueHints, log }),
