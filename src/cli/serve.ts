@@ -8,6 +8,7 @@ import { ConfigError, dataDir, databaseTarget, portFrom } from '../server/config
 import { leaseTtlSeconds } from '../server/leases.ts';
 import { startServer } from '../server/runtime.ts';
 import { newSecretKeyText, parseSecretKey, SecretKeyError, type SecretKey } from '../secrets/sealed-value.ts';
+import { webhookConfigFromEnv } from '../webhooks/system-webhooks.ts';
 
 /** `runlog serve`: the embedded default (PGlite in ./.runlog, no external service). */
 export const run = (args: string[]) => serveCommand(args, 'serve');
@@ -41,6 +42,7 @@ export async function serveCommand(args: string[], mode: 'serve' | 'server'): Pr
       publicHost: values.host ?? process.env.RUNLOG_HOST,
       databaseUrl: target.kind === 'postgres' ? target.url : undefined,
       ...(mode === 'serve' ? embeddedRunnerFromEnv() : distributedFromEnv()),
+      ...webhooksFromEnv(),
     });
     const where = target.kind === 'postgres' ? 'postgres' : target.dir;
     process.stdout.write(
@@ -60,6 +62,16 @@ export async function serveCommand(args: string[], mode: 'serve' | 'server'): Pr
       return 1;
     }
     throw error;
+  }
+}
+
+/** RUNLOG_WEBHOOK_ENDPOINT and RUNLOG_WEBHOOK_SECRET: outbound system webhooks. */
+function webhooksFromEnv() {
+  try {
+    const webhooks = webhookConfigFromEnv();
+    return webhooks ? { webhooks } : {};
+  } catch (error) {
+    throw new ConfigError((error as Error).message);
   }
 }
 

@@ -19,6 +19,7 @@ import type { SecretKey } from '../secrets/sealed-value.ts';
 import { runAsLeader } from './leader.ts';
 import { listen } from './listen.ts';
 import { runReaper } from './reaper.ts';
+import { runSystemWebhooks, type WebhookConfig } from '../webhooks/system-webhooks.ts';
 
 export const VERSION = '0.1.0';
 
@@ -38,6 +39,8 @@ export type ServerOptions = {
   distributed?: { natsUrl: string; rpcSecret: string; leaseTtlSeconds: number; namespace?: NatsNamespace };
   /** The Postgres URL behind `database`: with it, the dispatcher and the reaper run only in the replica holding the leader lock. */
   databaseUrl?: string;
+  /** RUNLOG_WEBHOOK_ENDPOINT: system webhooks, sent by this process (serve) or by the leader replica (server). */
+  webhooks?: WebhookConfig;
 };
 
 export type RunningServer = { port: number; url: string; engine?: string; close(): Promise<void> };
@@ -91,6 +94,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       runEmbeddedRunner({ database, store, queue, engine, capacity: options.embeddedRunner.capacity, signal: stop.signal, name, secretKey: options.secretKey, log }).finally(() => queue.close()),
     );
   }
+  const webhooks = options.webhooks;
+  const sendWebhooks = (signal: AbortSignal) =>
+    webhooks ? runSystemWebhooks({ database, store, config: webhooks, signal, version: VERSION, log }) : Promise.resolve();
+  if (!options.distributed) background.push(sendWebhooks(stop.signal));
   if (options.distributed && nats) {
     const { rpcSecret, leaseTtlSeconds } = options.distributed;
     const { namespace } = nats;
@@ -101,6 +108,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         runDispatcher({ database, queue, signal, hints: queueHints, log }),
         // A lease is looked at a few times per TTL, so it is reaped soon after it lapses.
         runReaper({ database, store, signal, everyMs: Math.min(1000, (leaseTtlSeconds * 1000) / 3), log }),
+        sendWebhooks(signal),
       ]);
     const url = options.databaseUrl;
     background.push((url ? runAsLeader({ url, signal: stop.signal, work: singletons, log }) : singletons(stop.signal)).finally(() => queue.close()));
