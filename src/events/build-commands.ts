@@ -120,6 +120,12 @@ export const ResumeStage = command('ResumeStage', {
 
 /** Delete a step's stored output; refused while the step is still writing it. Allowed on a finished build. */
 export const PurgeStepLog = command('PurgeStepLog', { stage: StageNumber, step: StepNumber, by: z.string() });
+/**
+ * The server takes back an offer nobody took: a restart's stage routed to the runner that
+ * keeps its workspace, not claimed within the wait. Queued again as `attempt` + 1, for any
+ * runner of its pool. Refused once the stage was claimed or the attempt moved on.
+ */
+export const RequeueStage = command('RequeueStage', { stage: StageNumber, attempt: Attempt, reason: z.string().min(1) });
 
 /** A running step pushed an image (see `ImagePublished`). */
 export const PublishImage = command('PublishImage', {
@@ -154,6 +160,7 @@ export const BuildCommand = z.discriminatedUnion('type', [
   PurgeStepLog,
   PublishImage,
   RecordDeployment,
+  RequeueStage,
 ]);
 export type BuildCommand = z.infer<typeof BuildCommand>;
 /** What callers write: defaults (`maxAttempts`, the trigger's and plan's) may be left out. */

@@ -84,6 +84,8 @@ export const decide = (command: BuildCommand, state: BuildState): BuildEvent[] =
       return decidePublishImage(command, state);
     case 'RecordDeployment':
       return decideRecordDeployment(command, state);
+    case 'RequeueStage':
+      return decideRequeueStage(command, state);
     default: {
       const unknown: never = command;
       throw new IllegalCommand('unknown_command', `unknown command ${JSON.stringify((unknown as { type?: unknown }).type)}`);
@@ -111,8 +113,14 @@ export function decideCreateBuild(command: CommandOf<'CreateBuild'>, state: Buil
   });
   const events: BuildEvent[] = [{ type: 'BuildCreated', data: createdData }];
   if (plan !== undefined && problem === undefined) {
+    if (rest.restart) refuseBadRestart(plan, rest.restart, rest.parent);
+    const carried = new Set(rest.restart?.carried ?? []);
     for (const stage of plan.stages) {
       if (stage.skip) events.push({ type: 'StageSkipped', data: { stage: stage.number, reason: stage.skip, at } });
+      else if (carried.has(stage.number)) {
+        const reason = { condition: 'restart', reason: `it succeeded in build #${rest.parent}, which this build restarts` };
+        events.push({ type: 'StageSkipped', data: { stage: stage.number, reason, at } });
+      }
     }
     if (block !== undefined && plan.stages.some((s) => !s.skip)) {
       events.push({ type: 'BuildBlocked', data: { reason: block, at } });
@@ -410,6 +418,16 @@ export function decideResumeStage(command: CommandOf<'ResumeStage'>, state: Buil
   }
   refuseAfterCancel(build, 'resume a stage');
   findStep(stage, fromStep);
+  const restart = build.restart?.stage === number ? build.restart : undefined;
+  if (workspace === 'kept' && stage.startedAt === undefined && fromStep !== restart?.step) {
+    // Steps before `fromStep` never ran in this build: only a restart may say their work is in the workspace.
+    throw new IllegalCommand(
+      'resume_not_restart',
+      restart
+        ? `stage ${number} restarts from step ${restart.step}, not ${fromStep}`
+        : `stage ${number} never started: it can keep a workspace only when the build restarts it from a step`,
+    );
+  }
   if (workspace === 'kept') {
     const gap = stage.steps.find((s) => s.number < fromStep && s.status === 'running');
     if (gap) {
@@ -425,11 +443,12 @@ export function decideResumeStage(command: CommandOf<'ResumeStage'>, state: Buil
   const planSteps = planStepsOfStage(build, number);
   for (const step of after.stages.find((s) => s.number === number)!.steps) {
     if (step.status !== 'pending') continue;
-    const skip = planSteps.find((p) => p.number === step.number)?.skip;
-    if (skip) events.push({ type: 'StepSkipped', data: { stage: number, step: step.number, reason: skip, at } });
-    else if (workspace === 'kept' && step.number < fromStep) {
+    const planStep = planSteps.find((p) => p.number === step.number);
+    if (planStep?.skip) events.push({ type: 'StepSkipped', data: { stage: number, step: step.number, reason: planStep.skip, at } });
+    else if (workspace === 'kept' && step.number < fromStep && planStep?.kind !== 'service') {
       // Restart from a step in a new build: the steps before it ran in the parent build,
-      // and their work is in the kept workspace.
+      // and their work is in the kept workspace. Services hold no workspace state: they
+      // start again, as the steps after `fromStep` need them.
       events.push({
         type: 'StepSkipped',
         data: { stage: number, step: step.number, reason: { condition: 'resume', reason: `kept from an earlier run; resumed at step ${fromStep}` }, at },
@@ -437,6 +456,38 @@ export function decideResumeStage(command: CommandOf<'ResumeStage'>, state: Buil
     }
   }
   return withConsequences(build, events, at);
+}
+
+export function decideRequeueStage(command: CommandOf<'RequeueStage'>, state: BuildState): BuildEvent[] {
+  const build = openBuild(state);
+  refuseAfterCancel(build, 'requeue a stage');
+  const { stage: number, attempt, reason, at } = command.data;
+  const stage = liveStage(build, number);
+  if (stage.status !== 'pending' || stage.claim) {
+    throw new IllegalCommand('stage_not_pending', `stage ${number} is ${stage.claim ? 'claimed' : stage.status}: only a queued, unclaimed stage can be requeued`);
+  }
+  if (attempt !== stage.attempt) {
+    throw new IllegalCommand('stale_attempt', `stage ${number} is queued as attempt ${stage.attempt}, not ${attempt}`);
+  }
+  return [{ type: 'StageRequeued', data: { stage: number, attempt: attempt + 1, reason, at } }];
+}
+
+/** A restart must name a stage and step of the plan, and carry over only other stages, none downstream of it. */
+function refuseBadRestart(plan: Plan, restart: NonNullable<Build['restart']>, parent: number | undefined): void {
+  if (parent === undefined) throw new IllegalCommand('bad_restart', 'a restart needs the parent build it restarts');
+  const stage = plan.stages.find((s) => s.number === restart.stage);
+  if (!stage) throw new IllegalCommand('unknown_stage', `the plan has no stage ${restart.stage} to restart from`);
+  if (!planStepsOf(stage).some((s) => s.number === restart.step)) {
+    throw new IllegalCommand('unknown_step', `pipeline '${stage.name}' has no step ${restart.step} to restart from`);
+  }
+  const byName = new Map(plan.stages.map((s) => [s.name, s]));
+  for (const carried of restart.carried) {
+    const other = plan.stages.find((s) => s.number === carried);
+    if (!other) throw new IllegalCommand('unknown_stage', `the plan has no stage ${carried} to carry over`);
+    if (carried === restart.stage || ancestors(byName, other.dependsOn).includes(restart.stage)) {
+      throw new IllegalCommand('bad_restart', `pipeline '${other.name}' runs again after '${stage.name}': it cannot be carried over`);
+    }
+  }
 }
 
 // ---------------------------------------------------------------------------------------

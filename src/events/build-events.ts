@@ -35,6 +35,21 @@ export const StageStatusFinished = z.enum(['success', 'failure', 'error']);
 export const BuildStatusFinished = z.enum(['success', 'failure', 'killed', 'error', 'declined']);
 export type BuildStatusFinished = z.infer<typeof BuildStatusFinished>;
 
+/**
+ * A restart from a step (`POST .../builds/{n}/restart?stage=&step=`): the new build's stage
+ * `stage` runs from step `step` on the workspace the parent's run of that stage left on
+ * `workspace.runner` (absent when no runner kept it: the stage then runs whole). Stages in
+ * `carried` succeeded in the parent and are not downstream of `stage`: they are not run
+ * again (recorded skipped, condition 'restart').
+ */
+export const RestartFrom = z.object({
+  stage: StageNumber,
+  step: StepNumber,
+  workspace: z.object({ runner: RunnerRef, key: z.string().min(1) }).optional(),
+  carried: z.array(StageNumber),
+});
+export type RestartFrom = z.infer<typeof RestartFrom>;
+
 const event = <T extends string, D extends z.ZodRawShape>(type: T, data: D) =>
   z.object({ type: z.literal(type), data: z.object({ ...data, at: At }) });
 
@@ -53,6 +68,8 @@ export const BuildCreated = event('BuildCreated', {
   error: z.string().optional(),
   /** Number of the build this one restarts (Drone's `parent`). */
   parent: z.number().int().positive().optional(),
+  /** Set when this build restarts `parent` from one step of one stage (see `RestartFrom`). */
+  restart: RestartFrom.optional(),
   createdBy: z.string(),
 });
 
@@ -147,8 +164,8 @@ export const StageLeaseExpired = event('StageLeaseExpired', {
   leaseToken: z.string().min(1),
 });
 
-/** The stage is queued again as `attempt` (the new one). */
-export const StageRequeued = event('StageRequeued', { stage: StageNumber, attempt: Attempt });
+/** The stage is queued again as `attempt` (the new one). `reason` is set when it was not a lost lease (a routed offer nobody took). */
+export const StageRequeued = event('StageRequeued', { stage: StageNumber, attempt: Attempt, reason: z.string().optional() });
 
 /**
  * A claimed stage continues instead of starting over: from step `fromStep` on. `kept`:

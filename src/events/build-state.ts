@@ -1,6 +1,6 @@
 import type { Plan, PlanStep, Skip } from '../pipeline/plan.ts';
 import type { Trigger } from '../pipeline/trigger.ts';
-import type { BlockReason, BuildEvent, EventOf, RunnerRef } from './build-events.ts';
+import type { BlockReason, BuildEvent, EventOf, RestartFrom, RunnerRef } from './build-events.ts';
 import { deriveBuildStatus, isStageEnded, type BuildStatus, type StageStatus, type StepStatus } from './build-status.ts';
 
 /**
@@ -84,6 +84,8 @@ export interface Build {
   plan?: Plan;
   error?: string;
   parent?: number;
+  /** This build restarts `parent` from a step (BuildCreated's `restart`). */
+  restart?: RestartFrom;
   createdBy: string;
   createdAt: string;
   block?: { reason: BlockReason; message?: string; at: string };
@@ -130,6 +132,7 @@ function created(data: EventOf<'BuildCreated'>['data']): Build {
     plan: data.plan,
     error: data.error,
     parent: data.parent,
+    ...(data.restart === undefined ? {} : { restart: data.restart }),
     createdBy: data.createdBy,
     createdAt: data.at,
     finished: false,

@@ -27,6 +27,8 @@ export type IllegalCommandCode =
   | 'step_running'
   | 'retry_not_allowed'
   | 'resume_gap'
+  | 'resume_not_restart'
+  | 'bad_restart'
   | 'deadline_not_reached'
   | 'not_inactive';
 
@@ -40,6 +42,7 @@ const statusOf = (code: IllegalCommandCode): 400 | 403 | 404 | 409 => {
     case 'stale_lease':
       return 403;
     case 'unknown_command':
+    case 'bad_restart':
       return 400;
     default:
       return 409;

@@ -302,7 +302,7 @@ describe('ResumeStage', () => {
   });
 
   it('a restart from a step in a new build records the earlier steps as kept, and sets the deadline', () => {
-    const h = history(cmd.create(plan3, { parent: 6 }), cmd.claim(1, t(1)));
+    const h = history(cmd.create(plan3, { parent: 6, restart: { stage: 1, step: 3, carried: [] } }), cmd.claim(1, t(1)));
     const state = given(h)
       .when(cmd.resume(1, t(2), 3, 'kept', lease(1)))
       .then([
