@@ -5,6 +5,6 @@ import { defineConfig } from 'drizzle-kit';
 
 export default defineConfig({
   dialect: 'postgresql',
-  schema: ['./src/events/event-table.ts', './src/projections/tables.ts', './src/logs/log-table.ts', './src/server/leases-table.ts'],
+  schema: ['./src/events/event-table.ts', './src/projections/tables.ts', './src/logs/log-table.ts', './src/server/leases-table.ts', './src/server/runners-table.ts'],
   out: './drizzle',
 });

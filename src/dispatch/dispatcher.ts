@@ -15,6 +15,7 @@ export const offerOf = (row: QueueRow): StageOffer => ({
   platform: { os: row.os, arch: row.arch, variant: row.variant, kernel: row.kernel },
   labels: row.labels,
   type: row.type as StageOffer['type'],
+  ...(row.routeRunner ? { route: { runner: row.routeRunner } } : {}),
 });
 
 /**
@@ -47,6 +48,13 @@ export type DispatcherOptions = {
    */
   republishAfterMs?: number;
   log?: (message: string) => void;
+  /**
+   * A routed offer (a restart, for the runner keeping its workspace) not claimed within
+   * `routeWaitMs` (default 30 s) is handed to `requeue`, which queues the stage again as a
+   * new attempt for the whole pool (`RequeueStage`). Without `requeue` it waits for its runner.
+   */
+  requeue?: (offer: StageOffer, reason: string) => Promise<void>;
+  routeWaitMs?: number;
 };
 
 /**
@@ -69,6 +77,7 @@ export async function runDispatcher(options: DispatcherOptions): Promise<void> {
   const hints = options.hints ?? createQueueHints();
   const pollMs = options.pollMs ?? (options.hints ? 1000 : 100);
   const republishAfterMs = options.republishAfterMs ?? 60_000;
+  const routeWaitMs = options.routeWaitMs ?? 30_000;
   /** Message id → when it was published. */
   const published = new Map<string, number>();
   /** Per pass: concurrency room left per repo and pipeline name. */
@@ -79,6 +88,17 @@ export async function runDispatcher(options: DispatcherOptions): Promise<void> {
     const id = messageId(next);
     seen?.add(id);
     const at = published.get(id);
+    if (at !== undefined && next.route && options.requeue) {
+      // Routed and still not taken: hand it to any runner of its pool (a new attempt).
+      if (Date.now() - at < routeWaitMs) return;
+      published.set(id, Number.POSITIVE_INFINITY);
+      const reason = `runner ${next.route.runner} did not take it within ${Math.round(routeWaitMs / 1000)}s; queued for any runner`;
+      await options.requeue(next, reason).catch((error: unknown) => {
+        published.set(id, Date.now());
+        log(`runlog dispatcher: requeue of ${id} failed: ${error instanceof Error ? error.message : String(error)}`);
+      });
+      return;
+    }
     if (at !== undefined && Date.now() - at < republishAfterMs) return;
     if (row.concurrencyLimit !== null) {
       const key = `${row.repoId}\u0000${row.name}`;

@@ -27,9 +27,10 @@ import {
   messageId,
   poolSubject,
   poolsServedBy,
+  runnerConsumerName,
+  runnerSubject,
   subjectFor,
   type Delivery,
-  type Pool,
   type PoolSubscription,
   type RunnerProfile,
   type StageQueue,
@@ -117,6 +118,9 @@ async function ensureStream(jsm: JetStreamManager, name: string, prefix: string,
   }
 }
 
+/** One durable consumer a subscription pulls from: a pool's, or a runner's own (routed offers). */
+type Source = { name: string; subject: string; personal: boolean };
+
 type Settings = { stream: string; prefix: string; ackWaitMs: number; maxAckPending: number; pullExpiresMs: number; publishTimeoutMs: number; owned: boolean };
 
 function queueOn(nc: NatsConnection, jsm: JetStreamManager, settings: Settings): StageQueue {
@@ -128,11 +132,13 @@ function queueOn(nc: NatsConnection, jsm: JetStreamManager, settings: Settings):
   let closed = false;
 
   /** The pool's durable consumer, created (or its ack wait and limits updated) if needed. */
-  async function setUp(pool: Pool): Promise<Consumer> {
-    const name = consumerName(pool);
+  async function setUp(source: Source): Promise<Consumer> {
+    const { name } = source;
     const config = {
       durable_name: name,
-      filter_subject: poolSubject(prefix, pool),
+      filter_subject: source.subject,
+      // A runner's own consumer goes away a day after its runner stopped asking.
+      ...(source.personal ? { inactive_threshold: nanos(24 * 3600_000) } : {}),
       ack_policy: AckPolicy.Explicit,
       deliver_policy: DeliverPolicy.All,
       ack_wait: nanos(ackWaitMs),
@@ -150,11 +156,11 @@ function queueOn(nc: NatsConnection, jsm: JetStreamManager, settings: Settings):
     return js.consumers.get(stream, name);
   }
 
-  function consumerFor(pool: Pool, again = false): Promise<Consumer> {
-    const name = consumerName(pool);
+  function consumerFor(source: Source, again = false): Promise<Consumer> {
+    const { name } = source;
     let consumer = consumers.get(name);
     if (!consumer || again) {
-      const settingUp = setUp(pool);
+      const settingUp = setUp(source);
       consumers.set(name, settingUp);
       // A failed set-up is not cached: the next caller tries again.
       settingUp.catch(() => consumers.get(name) === settingUp && consumers.delete(name));
@@ -170,7 +176,7 @@ function queueOn(nc: NatsConnection, jsm: JetStreamManager, settings: Settings):
    * then sit unseen for the ack wait; `receive` hands such late messages back at once.
    * Errors (server restarting, consumer deleted) are retried with backoff until `stop`.
    */
-  async function pull(pool: Pool, stop: AbortSignal, receive: (msg: JsMsg) => void): Promise<void> {
+  async function pull(pool: Source, stop: AbortSignal, receive: (msg: JsMsg) => void): Promise<void> {
     let failures = 0;
     let consumer: Consumer | undefined;
     while (!stop.aborted && !nc.isClosed()) {
@@ -236,7 +242,8 @@ function queueOn(nc: NatsConnection, jsm: JetStreamManager, settings: Settings):
 
   async function pool(runner: RunnerProfile): Promise<PoolSubscription> {
     if (closed) throw new Error('the stage queue is closed');
-    const pools = poolsServedBy(runner);
+    const pools: Source[] = poolsServedBy(runner).map((p) => ({ name: consumerName(p), subject: poolSubject(prefix, p), personal: false }));
+    if (runner.id !== undefined) pools.push({ name: runnerConsumerName(runner.id), subject: runnerSubject(prefix, runner.id), personal: true });
     await Promise.all(pools.map((p) => consumerFor(p)));
     /** Aborted by `close`: ends every wait of this subscription. */
     const closing = new AbortController();
@@ -273,7 +280,7 @@ function queueOn(nc: NatsConnection, jsm: JetStreamManager, settings: Settings):
     }
 
     const subscription: PoolSubscription = {
-      pools: pools.map(consumerName),
+      pools: pools.map((p) => p.name),
       next,
       async close() {
         closing.abort();

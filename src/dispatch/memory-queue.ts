@@ -5,8 +5,9 @@ import {
   StageOffer,
   consumerName,
   messageId,
-  poolOf,
   poolsServedBy,
+  queueNameOf,
+  runnerConsumerName,
   type Delivery,
   type PoolSubscription,
   type RunnerProfile,
@@ -147,7 +148,7 @@ export function createMemoryQueue(options: MemoryQueueOptions = {}): StageQueue 
     forget(now);
     if (seen.has(id)) return { duplicate: true };
     seen.set(id, now + duplicateWindowMs);
-    const message: Message = { seq: ++seq, id, pool: consumerName(poolOf(offer)), offer, deliveries: 0, generation: 0 };
+    const message: Message = { seq: ++seq, id, pool: queueNameOf(offer), offer, deliveries: 0, generation: 0 };
     stored.set(id, message);
     makeReady(message);
     return { duplicate: false };
@@ -155,6 +156,7 @@ export function createMemoryQueue(options: MemoryQueueOptions = {}): StageQueue 
 
   async function pool(runner: RunnerProfile): Promise<PoolSubscription> {
     const pools = new Set(poolsServedBy(runner).map(consumerName));
+    if (runner.id !== undefined) pools.add(runnerConsumerName(runner.id));
     const mine = new Set<Waiter>();
     let unsubscribed = false;
 

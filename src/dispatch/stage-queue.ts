@@ -29,11 +29,19 @@ export const StageOffer = z.object({
   labels: z.record(z.string(), z.string()).default({}),
   /** The engine the stage needs: a runner takes only stages of its own engine. */
   type: z.enum(['docker', 'exec']),
+  /**
+   * Only for the runner with this id (a restart whose workspace that runner keeps): the offer
+   * waits in the runner's own queue, not its pool's. If the runner does not take it, the
+   * dispatcher requeues the stage as a new attempt without a route.
+   */
+  route: z.object({ runner: z.string().min(1) }).optional(),
 });
 export type StageOffer = z.infer<typeof StageOffer>;
 
 /** What a runner is, as far as matching goes: its platform, its node labels and its engine. */
 export type RunnerProfile = {
+  /** The runner's id: with it, the runner also takes the offers routed to it (`StageOffer.route`). */
+  id?: string;
   platform: { os: string; arch: string; variant?: string; kernel?: string };
   labels: Readonly<Record<string, string>>;
   type: 'docker' | 'exec';
@@ -185,8 +193,24 @@ export const poolKey = (pool: Omit<Pool, 'os' | 'arch'>): string =>
 /** `<prefix>.<os>.<arch>.<pool-key>`: the subject of a pool's offers. */
 export const poolSubject = (prefix: string, pool: Pool): string => `${prefix}.${subjectToken(pool.os)}.${subjectToken(pool.arch)}.${poolKey(pool)}`;
 
-/** The subject an offer is published on. */
-export const subjectFor = (offer: StageOffer, prefix = 'runlog.stages'): string => poolSubject(prefix, poolOf(offer));
+/**
+ * `<prefix>.runner.<runner-id>`: the offers routed to one runner. Two tokens after the
+ * prefix, so never equal to a pool's three-token subject (work-queue consumers must not overlap).
+ */
+export const runnerSubject = (prefix: string, runnerId: string): string => `${prefix}.runner.${subjectToken(runnerId)}`;
+
+/** The durable consumer of one runner's routed offers (`runner_<id>`, hashed when overlong). */
+export function runnerConsumerName(runnerId: string): string {
+  const name = `runner_${subjectToken(runnerId)}`;
+  return name.length <= 120 ? name : `runner_${createHash('sha256').update(name).digest('hex').slice(0, 40)}`;
+}
+
+/** The subject an offer is published on: its runner's when routed, else its pool's. */
+export const subjectFor = (offer: StageOffer, prefix = 'runlog.stages'): string =>
+  offer.route ? runnerSubject(prefix, offer.route.runner) : poolSubject(prefix, poolOf(offer));
+
+/** The queue (consumer) an offer waits in: its runner's when routed, else its pool's. */
+export const queueNameOf = (offer: StageOffer): string => (offer.route ? runnerConsumerName(offer.route.runner) : consumerName(poolOf(offer)));
 
 /**
  * The durable consumer of a pool: `<os>_<arch>_<pool-key>`, unique per pool since no token

@@ -64,11 +64,19 @@ function queued(build: Build, number: number, attempt: number, at: string): RowO
           labelsKey: labelsKey(plan.labels),
           concurrencyLimit: plan.concurrency?.limit ?? null,
           queuedAt: new Date(at),
+          routeRunner: routeOf(build, number, attempt),
         },
       },
     ),
   ];
 }
+
+/**
+ * A restart's stage, on its first attempt, waits for the runner that keeps its workspace;
+ * any later attempt (that runner did not take it, or lost it) is for the whole pool.
+ */
+const routeOf = (build: Build, number: number, attempt: number): string | null =>
+  attempt === 1 && build.restart?.stage === number ? (build.restart.workspace?.runner.id ?? null) : null;
 
 export const queueProjection: Projection = {
   name: 'queue',

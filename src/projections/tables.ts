@@ -191,6 +191,8 @@ export const queue = pgTable(
     labelsKey: text('labels_key').notNull(),
     concurrencyLimit: integer('concurrency_limit'),
     queuedAt: at('queued_at').notNull(),
+    /** The runner the offer is routed to: a restart's first attempt goes to the runner that keeps the workspace. */
+    routeRunner: text('route_runner'),
   },
   (table) => [
     primaryKey({ name: 'queue_pk', columns: [table.buildId, table.stage] }),

@@ -37,6 +37,15 @@ export type Engine = {
    * not spare stages this instance is running. Resolves with what it removed.
    */
   sweep(options?: { runner?: string }): Promise<string[]>;
+  /** Workspaces kept by `destroy({ keepWorkspace })`, by key (`workspaceKey ?? runId`). Engines without it keep none for restarts. */
+  readonly workspaces?: EngineWorkspaces;
+};
+
+/** The kept workspaces of an engine: a restart from a step runs on one (see workspace-keeper.ts). */
+export type EngineWorkspaces = {
+  has(key: string): Promise<boolean>;
+  /** Removes it; already gone is fine. */
+  remove(key: string): Promise<void>;
 };
 
 /** A stage as an engine sees it: the plan's stage plus the identities its resources are labelled with. */
@@ -54,6 +63,12 @@ export type StageRun = {
   registryAuth?: Record<string, { username: string; password: string }>;
   /** Set by `resume`: the workspace of an earlier attempt to reuse (that attempt's `runId`). */
   workspaceKey?: string;
+  /**
+   * A restart from a step (BuildCreated's `restart`): the step to start from. With
+   * `workspaceKey` (the parent's kept workspace, present on this runner) the stage resumes
+   * there; without, the workspace is gone and the stage runs whole.
+   */
+  resumeFrom?: number;
   /** What the clone step fetches; filled by the stage runner from the build and repo. Required when the stage has a clone step. */
   clone?: CloneSource;
 };

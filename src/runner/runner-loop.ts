@@ -4,6 +4,7 @@ import { isIllegalCommand } from '../events/decider-errors.ts';
 import type { Engine } from './engine.ts';
 import type { Reporter } from './reporter.ts';
 import { runStage, type RunStageOptions, type StageResult } from './stage-runner.ts';
+import type { WorkspaceKeeper } from './workspace-keeper.ts';
 
 /** What a claimed stage needs to run, as the claim's owner (server or RPC) tells it. */
 export type ClaimedStage = Omit<RunStageOptions, 'engine' | 'signal' | 'now'> & { reporter: Reporter };
@@ -21,6 +22,11 @@ export type RunnerLoopOptions = {
   log?: (message: string) => void;
   /** Told about every stage that ended on this runner. */
   onStageEnded?: (offer: StageOffer, result: StageResult) => void;
+  /** Keeps failed stages' workspaces for restarts from a step, and sweeps expired ones every `sweepEveryMs` (default 10 s). */
+  keeper?: WorkspaceKeeper;
+  sweepEveryMs?: number;
+  /** Told whenever the stages this runner holds change (for its report: `GET /api/runners`). */
+  onStagesChanged?: (stages: Array<{ buildId: string; stage: number; attempt: number }>) => void;
 };
 
 /**
@@ -34,17 +40,53 @@ export async function runRunnerLoop(options: RunnerLoopOptions): Promise<void> {
   const { queue, engine, signal } = options;
   const log = options.log ?? ((message: string) => console.error(message));
   const subscription = await queue.pool(options.profile);
+  const keeper = options.keeper;
+  const holding = new Map<string, { buildId: string; stage: number; attempt: number }>();
+
+  /** A restart's run keeps its `workspaceKey` only when this runner still keeps that workspace (it then runs from the step); else it runs whole. */
+  async function withKeptWorkspace(run: ClaimedStage['run']): Promise<ClaimedStage['run']> {
+    if (run.resumeFrom === undefined || run.workspaceKey === undefined) return run;
+    const here = keeper ? await keeper.take(run.workspaceKey).catch(() => false) : false;
+    return here ? run : { ...run, workspaceKey: undefined };
+  }
+
+  const sweeping = keeper
+    ? (async () => {
+        while (!signal.aborted) {
+          await sleep(options.sweepEveryMs ?? 10_000, undefined, { signal }).catch(() => {});
+          if (signal.aborted) break;
+          const removed = await keeper.sweep();
+          if (removed.length > 0) log(`runlog runner: removed ${removed.length} expired workspace${removed.length === 1 ? '' : 's'}: ${removed.join(', ')}`);
+        }
+      })()
+    : Promise.resolve();
   const slot = async () => {
     while (!signal.aborted) {
       const delivery = await subscription.next(signal);
       if (!delivery) break;
       const claimed = await claim(delivery);
       if (!claimed) continue;
+      const { offer } = delivery;
+      const key = `${offer.buildId}:${offer.stage}`;
+      holding.set(key, { buildId: offer.buildId, stage: offer.stage, attempt: offer.attempt });
+      options.onStagesChanged?.([...holding.values()]);
       try {
-        const result = await runStage({ ...claimed, engine, signal, now: options.now ?? (() => new Date()) });
-        options.onStageEnded?.(delivery.offer, result);
+        const run = await withKeptWorkspace(claimed.run);
+        const result = await runStage({
+          ...claimed,
+          run,
+          engine,
+          signal,
+          now: options.now ?? (() => new Date()),
+          keepFailedWorkspace: keeper !== undefined && keeper.retentionMs > 0,
+        });
+        if (result.keptWorkspace) keeper?.keep({ key: result.keptWorkspace, buildId: offer.buildId, stage: offer.stage });
+        options.onStageEnded?.(offer, result);
       } catch (error) {
-        log(`runlog runner: stage ${delivery.offer.buildId}#${delivery.offer.stage} failed: ${error instanceof Error ? error.message : String(error)}`);
+        log(`runlog runner: stage ${offer.buildId}#${offer.stage} failed: ${error instanceof Error ? error.message : String(error)}`);
+      } finally {
+        holding.delete(key);
+        options.onStagesChanged?.([...holding.values()]);
       }
     }
   };
@@ -70,5 +112,6 @@ export async function runRunnerLoop(options: RunnerLoopOptions): Promise<void> {
     await Promise.all(Array.from({ length: Math.max(1, options.capacity) }, slot));
   } finally {
     await subscription.close();
+    await sweeping;
   }
 }

@@ -69,6 +69,8 @@ export type RunStageOptions = {
    * reporter's answer decides.
    */
   cancelHint?: (wake: () => void) => () => void;
+  /** Keep the workspace of a stage that ends failed (failure, error, killed), for a restart from a step; `StageResult.keptWorkspace` names it. */
+  keepFailedWorkspace?: boolean;
 };
 
 export type StopKind = 'cancel' | 'timeout' | 'inactivity' | 'shutdown' | 'lost';
@@ -82,6 +84,8 @@ export type StageResult = {
   error?: string;
   /** The events this run appended, in order. */
   events: BuildEvent[];
+  /** The key of the workspace kept because the stage failed (`keepFailedWorkspace`). */
+  keptWorkspace?: string;
 };
 
 type Stop =
@@ -171,9 +175,16 @@ export async function runStage(options: RunStageOptions): Promise<StageResult> {
   }
 
   const everyStep = [...run.stage.services, ...run.stage.steps].sort((a, b) => a.number - b.number);
-  const kept = keptResume(run, replay.startedBefore, replay.steps, everyStep);
+  // A restart from a step (never started in this build): on the parent's workspace when
+  // the caller found it here (`workspaceKey`), else the whole stage on a fresh one.
+  const restart = !replay.startedBefore && run.resumeFrom !== undefined;
+  const kept = restart
+    ? run.workspaceKey !== undefined
+      ? { fromStep: run.resumeFrom! }
+      : undefined
+    : keptResume(run, replay.startedBefore, replay.steps, everyStep);
   const started = await record(
-    replay.startedBefore
+    replay.startedBefore || restart
       ? {
           type: 'ResumeStage',
           data: kept
@@ -246,6 +257,7 @@ export async function runStage(options: RunStageOptions): Promise<StageResult> {
   const skips: Array<Promise<unknown>> = [];
   let setupError: string | undefined;
   let teardownError: string | undefined;
+  let keptWorkspace: string | undefined;
   /** Exit codes of ended steps, for the 78 rule (a status alone cannot say it). */
   const lastExit = new Map<number, number>();
 
@@ -401,8 +413,13 @@ export async function runStage(options: RunStageOptions): Promise<StageResult> {
     try {
       await recordEnd();
     } finally {
+      const ending = result().status;
+      keptWorkspace =
+        options.keepFailedWorkspace && lost === undefined && ending !== 'lost' && isStageFailed(ending as StageStatus)
+          ? (stageRun.workspaceKey ?? run.runId)
+          : undefined;
       try {
-        await engine.destroy(stageRun, { keepWorkspace: stop?.kind === 'shutdown' });
+        await engine.destroy(stageRun, { keepWorkspace: stop?.kind === 'shutdown' || keptWorkspace !== undefined });
       } catch (caught) {
         teardownError = `teardown: ${messageOf(caught)}`;
       }
@@ -440,7 +457,7 @@ export async function runStage(options: RunStageOptions): Promise<StageResult> {
   const final = stop as Stop | undefined;
   const error = [setupError, failure, final?.message, teardownError].filter(Boolean).join('; ') || undefined;
   if (lost !== undefined) return { status: 'lost', stoppedBy: final?.kind ?? 'lost', events: appended, error: [error, lost].filter(Boolean).join('; ') };
-  return result({ ...(final ? { stoppedBy: final.kind } : {}), ...(error ? { error } : {}) });
+  return result({ ...(final ? { stoppedBy: final.kind } : {}), ...(error ? { error } : {}), ...(keptWorkspace ? { keptWorkspace } : {}) });
 }
 
 /** A sleep that ends early (without throwing) when `signal` aborts. */

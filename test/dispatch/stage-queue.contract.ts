@@ -332,6 +332,29 @@ export function stageQueueContract(open: OpenBackend, ackWaitMs: number): void {
       await assert.rejects(queue.publish(stageOffer()), /closed/);
     }));
 
+  it('hands a routed offer only to the runner it names, alongside its pool', () =>
+    using(open, ackWaitMs, async ({ queue, peer }) => {
+      // Given two runners of one pool, only the second with the id the offer is routed to
+      const runnerId = `runner:${randomUUID()}`;
+      const other = await queue.pool({ ...linuxRunner, id: `runner:${randomUUID()}` });
+      const holder = await (await peer()).pool({ ...linuxRunner, id: runnerId });
+      const routed = stageOffer({ route: { runner: runnerId } });
+      await queue.publish(routed);
+
+      // When the other runner asks, it gets nothing; the holder gets the offer
+      assert.equal(await nextWithin(other, quiet), null, 'a routed offer stays out of the pool');
+      const got = await nextWithin(holder, 5000);
+      assert.deepEqual(got?.offer, routed);
+      await got!.ack();
+
+      // And the holder still takes the pool's offers
+      const plain = stageOffer({ stage: 2 });
+      await queue.publish(plain);
+      const fromPool = await nextWithin(holder, 5000);
+      assert.deepEqual(fromPool?.offer, plain);
+      await fromPool!.ack();
+    }));
+
   it('refuses an offer that is not a StageOffer', () =>
     using(open, ackWaitMs, async ({ queue }) => {
       await assert.rejects(queue.publish({ ...stageOffer(), attempt: 0 }));

@@ -52,8 +52,11 @@ export function networkName(run: StageRun): string {
 }
 
 export function workspaceVolumeName(run: StageRun): string {
-  return `runlog-${safeName(run.workspaceKey ?? run.runId)}-workspace`;
+  return keptVolumeName(run.workspaceKey ?? run.runId);
 }
+
+/** The workspace volume of the stage run (or kept workspace) `key`. */
+export const keptVolumeName = (key: string): string => `runlog-${safeName(key)}-workspace`;
 
 /** Temp volumes are named by their position too, so that two names cleaned alike stay apart. */
 export function tempVolumeName(run: StageRun, name: string): string {

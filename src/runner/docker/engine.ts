@@ -6,6 +6,7 @@ import type { Engine, StageRun, StepExit, StepOutput, StepRun } from '../engine.
 import {
   authFor,
   containerSpec,
+  keptVolumeName,
   LABEL,
   networkName,
   networkOptions,
@@ -282,7 +283,25 @@ export function createDockerEngine(options: DockerEngineOptions = {}): Engine {
     return removed;
   }
 
-  return { kind: 'docker', setup, runStep, destroy, sweep };
+  const keptVolume = (key: string) => docker.getVolume(keptVolumeName(key));
+  const workspaces = {
+    has: (key: string) =>
+      keptVolume(key)
+        .inspect()
+        .then(
+          () => true,
+          (error: unknown) => (statusOf(error) === 404 ? false : Promise.reject(error)),
+        ),
+    async remove(key: string) {
+      await keptVolume(key)
+        .remove({ force: true })
+        .catch((error: unknown) => {
+          if (statusOf(error) !== 404) throw error;
+        });
+    },
+  };
+
+  return { kind: 'docker', setup, runStep, destroy, sweep, workspaces };
 }
 
 /** Demuxes the attach stream into `output`; resolves when the container's output ends. */

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdir, readdir, readFile, rm, writeFile, appendFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, writeFile, appendFile, stat } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import type { PlanStep } from '../../pipeline/plan.ts';
@@ -185,7 +185,13 @@ export function createExecEngine(options: ExecEngineOptions = {}): Engine {
     return removed;
   }
 
-  return { kind: 'exec', setup, runStep, destroy, sweep };
+  const keptDir = (key: string) => join(root, safeSegment(key));
+  const workspaces = {
+    has: (key: string) => stat(keptDir(key)).then((info) => info.isDirectory(), () => false),
+    remove: (key: string) => rm(keptDir(key), { recursive: true, force: true }),
+  };
+
+  return { kind: 'exec', setup, runStep, destroy, sweep, workspaces };
 }
 
 function refuse(step: PlanStep): void {
