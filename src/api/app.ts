@@ -11,6 +11,7 @@ import { registerLatestBuildRoute } from './latest-build-route.ts';
 import { registerLogRoutes } from './log-routes.ts';
 import { registerQueueRoutes } from './queue-routes.ts';
 import { registerRebuildRoutes } from './rebuild-routes.ts';
+import { registerRestartRoutes } from './restart-routes.ts';
 import { registerStreamRoutes, type Live } from './stream-routes.ts';
 import { registerBadgeRoutes } from './badge-routes.ts';
 import { createBuildFeed } from '../live/build-feed.ts';
@@ -62,6 +63,7 @@ export function createApp(deps: AppDeps): App {
   registerBadgeRoutes(app, deps);
   registerStreamRoutes(app, deps, deps.live ?? { feed: createBuildFeed(deps), logs: createLogTail(deps) });
   registerRebuildRoutes(app, deps);
+  registerRestartRoutes(app, deps);
   registerLogRoutes(app, deps);
   registerQueueRoutes(app, deps);
   registerUserRoutes(app, deps);

@@ -11,6 +11,9 @@ import { startHeartbeat } from '../runner/heartbeat.ts';
 import { pickEngine } from '../runner/pick-engine.ts';
 import { hostPlatform } from '../runner/platform.ts';
 import { createRpcReporter } from '../runner/rpc-reporter.ts';
+import type { RunnerReportInput } from '../rpc/protocol.ts';
+import { startPresence } from '../runner/presence.ts';
+import { createWorkspaceKeeper, retentionFromEnv } from '../runner/workspace-keeper.ts';
 import { runRunnerLoop, type ClaimedStage } from '../runner/runner-loop.ts';
 
 /** A setting the runner cannot start without; printed, exit 2. */
@@ -100,6 +103,13 @@ export async function run(args: string[]): Promise<number> {
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
 
+  let retentionMs: number;
+  try {
+    retentionMs = retentionFromEnv();
+  } catch (error) {
+    process.stderr.write(`runlog runner: RUNLOG_WORKSPACE_RETENTION: ${(error as Error).message}\n`);
+    return 2;
+  }
   const client = createRpcClient({ server: config.server, secret: config.secret });
   const runner = { id: `runner:${config.name}`, name: config.name };
   const engine = await pickEngine(config.engine, config.name);
@@ -137,13 +147,37 @@ export async function run(args: string[]): Promise<number> {
     return { reporter, leaseToken: answer.leaseToken, secrets: answer.secrets, limits: answer.limits, run: answer.run, cancelHint: cancelHint(offer.buildId) };
   }
 
+  const keeper = engine.workspaces ? createWorkspaceKeeper({ workspaces: engine.workspaces, retentionMs }) : undefined;
+  let holding: RunnerReportInput['stages'] = [];
+  const startedAt = new Date().toISOString();
+  const presence = startPresence({
+    describe: () => ({
+      runner,
+      platform: config.platform,
+      engine: engine.kind,
+      labels: config.labels,
+      capacity: config.capacity,
+      stages: holding,
+      workspaces: keeper?.list() ?? [],
+      startedAt,
+    }),
+    send: (report) => client.post('/runners/report', report, stop.signal).then(() => {}),
+    signal: stop.signal,
+    log,
+  });
+
   process.stdout.write(
     `runlog runner ${config.name} ready: ${config.engine} engine, ${config.platform.os}/${config.platform.arch}, capacity ${config.capacity}, labels ${JSON.stringify(config.labels)}, server ${config.server}\n`,
   );
   try {
     await runRunnerLoop({
       queue,
-      profile: { platform: config.platform, labels: config.labels, type: engine.kind },
+      profile: { id: runner.id, platform: config.platform, labels: config.labels, type: engine.kind },
+      keeper,
+      onStagesChanged: (stages) => {
+        holding = stages;
+        presence.poke();
+      },
       engine,
       capacity: config.capacity,
       claim,
@@ -161,6 +195,7 @@ export async function run(args: string[]): Promise<number> {
     hints.close();
     await queue.close();
     await nats.drain().catch(() => {});
+    await presence.done;
   }
   return 0;
 }

@@ -8,6 +8,7 @@ import { repos } from '../projections/tables.ts';
 import type { StageRun } from '../runner/engine.ts';
 import { handleBuildCommand } from '../server/command-handler.ts';
 import { recordLease } from '../server/leases.ts';
+import { restartRunFields } from '../server/restart-from-step.ts';
 import type { ClaimBody } from './protocol.ts';
 import { loadBuildSecrets } from '../secrets/build-secrets.ts';
 import type { SecretKey } from '../secrets/sealed-value.ts';
@@ -58,6 +59,7 @@ export async function claimStage(deps: { database: Database; store: EventStore; 
       runId: `${state.buildId.slice(0, 8)}-${stage.number}-${body.attempt}`,
       trusted: repo?.trusted ?? false,
       clone: { url: repo?.cloneUrl ?? '', commit: state.trigger.commit, ref: state.trigger.ref, depth: stage.clone.depth },
+      ...restartRunFields(state, stage.number),
     },
   };
 }

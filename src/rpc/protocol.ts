@@ -44,3 +44,23 @@ export const LogBody = z
   .strict();
 
 export const HeartbeatBody = z.object({ stage: StageNumber, leaseToken: z.string().min(1) }).strict();
+
+/** What a runner reports of itself every few seconds (`POST /rpc/runners/report`): the row of `GET /api/runners`. */
+export const RunnerReport = z
+  .object({
+    runner: RunnerRef,
+    platform: z.object({ os: z.string().min(1), arch: z.string().min(1), variant: z.string().default(''), kernel: z.string().default('') }).strict(),
+    engine: z.enum(['docker', 'exec', 'noop']).or(z.string().min(1).max(40)),
+    labels: z.record(z.string(), z.string()).default({}),
+    capacity: z.number().int().positive().max(1024),
+    stages: z.array(z.object({ buildId: z.uuid(), stage: StageNumber, attempt: z.number().int().positive() }).strict()).max(1024).default([]),
+    workspaces: z
+      .array(z.object({ key: z.string().min(1).max(200), buildId: z.uuid(), stage: StageNumber, expiresAt: z.iso.datetime({ offset: true }) }).strict())
+      .max(10_000)
+      .default([]),
+    version: z.string().max(40).default(''),
+    startedAt: z.iso.datetime({ offset: true }),
+  })
+  .strict();
+export type RunnerReport = z.infer<typeof RunnerReport>;
+export type RunnerReportInput = z.input<typeof RunnerReport>;

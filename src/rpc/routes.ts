@@ -15,7 +15,8 @@ import { handleBuildCommand, readBuild } from '../server/command-handler.ts';
 import { dropLease, findLease, renewLease } from '../server/leases.ts';
 import { claimStage } from './claim.ts';
 import type { SecretKey } from '../secrets/sealed-value.ts';
-import { BuildIdParam, ClaimBody, CommandBody, HeartbeatBody, LogBody } from './protocol.ts';
+import { recordRunnerReport, touchRunner } from '../server/runners.ts';
+import { BuildIdParam, ClaimBody, CommandBody, HeartbeatBody, LogBody, RunnerReport } from './protocol.ts';
 
 export type RpcDeps = {
   database: Database;
@@ -57,8 +58,15 @@ export function createRpcApp(deps: RpcDeps): Hono {
     return parsed.data;
   };
 
+  app.post('/runners/report', async (c) => {
+    const report = parseBody(RunnerReport, await c.req.text());
+    await recordRunnerReport(database, report, now());
+    return c.json({ ok: true });
+  });
+
   app.post('/claim', async (c) => {
     const body = parseBody(ClaimBody, await c.req.text());
+    await touchRunner(database, body.runner, now());
     return c.json(await claimStage({ database, store, leaseTtlSeconds: deps.leaseTtlSeconds, now, secretKey: deps.secretKey, log: deps.log }, body));
   });
 

@@ -3,7 +3,7 @@ import { sql } from 'drizzle-orm';
 import { decide } from '../events/build-decider.ts';
 import { initialState } from '../events/build-state.ts';
 import { buildStreamId, type BuildEvent } from '../events/build-events.ts';
-import type { BlockReason } from '../events/build-events.ts';
+import type { BlockReason, RestartFrom } from '../events/build-events.ts';
 import { appendToStream } from '../events/append-to-stream.ts';
 import type { Database } from '../events/database.ts';
 import type { Checkpoint } from '../events/event-store.ts';
@@ -23,6 +23,8 @@ export type CreateBuildInput = {
   createdBy: string;
   /** The build this one restarts. */
   parent?: number;
+  /** A restart from a step of `parent` (see restart-from-step.ts). */
+  restart?: RestartFrom;
   block?: BlockReason;
   system: SystemInfo;
   at: Date;
@@ -98,6 +100,7 @@ export function buildCreatedData(buildId: string, number: number, input: CreateB
     config: { path: config.path, text: config.text, sha256: createHash('sha256').update(config.text).digest('hex') },
     ...(compiled.plan && errors.length === 0 ? { plan: compiled.plan } : { error: errors.map(formatDiagnostic).join('\n') || 'the config gave no pipeline' }),
     ...(input.parent ? { parent: input.parent } : {}),
+    ...(input.restart ? { restart: input.restart } : {}),
     createdBy: input.createdBy,
   };
 }

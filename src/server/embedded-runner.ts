@@ -11,6 +11,11 @@ import type { Engine } from '../runner/engine.ts';
 import { hostPlatform } from '../runner/platform.ts';
 import { runRunnerLoop, type ClaimedStage } from '../runner/runner-loop.ts';
 import { handleBuildCommand } from './command-handler.ts';
+import { restartRunFields } from './restart-from-step.ts';
+import { RunnerReport, type RunnerReportInput } from '../rpc/protocol.ts';
+import { startPresence } from '../runner/presence.ts';
+import { createWorkspaceKeeper } from '../runner/workspace-keeper.ts';
+import { recordRunnerReport } from './runners.ts';
 import { createStoreReporter } from './store-reporter.ts';
 import { loadBuildSecrets } from '../secrets/build-secrets.ts';
 import type { SecretKey } from '../secrets/sealed-value.ts';
@@ -26,6 +31,8 @@ export type EmbeddedRunnerOptions = {
   /** Opens the secrets a claimed stage is given (RUNLOG_SECRET_KEY). */
   secretKey?: SecretKey;
   log?: (message: string) => void;
+  /** How long a failed stage's workspace is kept for a restart from a step (0: not at all). */
+  workspaceRetentionMs?: number;
 };
 
 /**
@@ -64,17 +71,49 @@ export async function runEmbeddedRunner(options: EmbeddedRunnerOptions): Promise
         runId: `${state.buildId.slice(0, 8)}-${stage.number}-${offer.attempt}`,
         trusted: repo?.trusted ?? false,
         clone: { url: repo?.cloneUrl ?? '', commit: state.trigger.commit, ref: state.trigger.ref, depth: stage.clone.depth },
+      ...restartRunFields(state, stage.number),
       },
     };
   }
 
+  const { engine } = options;
+  const keeper =
+    engine.workspaces && (options.workspaceRetentionMs ?? 0) > 0
+      ? createWorkspaceKeeper({ workspaces: engine.workspaces, retentionMs: options.workspaceRetentionMs! })
+      : undefined;
+  const platform = hostPlatform();
+  const startedAt = new Date().toISOString();
+  let holding: RunnerReportInput['stages'] = [];
+  // The embedded runner writes its row of the `runners` table itself, as a remote one reports over the RPC.
+  const presence = startPresence({
+    describe: () => ({
+      runner,
+      platform: { os: platform.os, arch: platform.arch, variant: platform.variant ?? '', kernel: platform.kernel ?? '' },
+      engine: engine.kind,
+      labels: {},
+      capacity: options.capacity,
+      stages: holding,
+      workspaces: keeper?.list() ?? [],
+      startedAt,
+    }),
+    send: (report) => recordRunnerReport(database, RunnerReport.parse(report), new Date()),
+    signal: options.signal,
+    log: options.log,
+  });
+
   await runRunnerLoop({
     queue: options.queue,
-    profile: { platform: hostPlatform(), labels: {}, type: options.engine.kind },
+    profile: { id: runner.id, platform, labels: {}, type: options.engine.kind },
+    keeper,
+    onStagesChanged: (stages) => {
+      holding = stages;
+      presence.poke();
+    },
     engine: options.engine,
     capacity: options.capacity,
     claim,
     signal: options.signal,
     log: options.log,
   });
+  await presence.done;
 }

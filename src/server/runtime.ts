@@ -18,6 +18,9 @@ import { runEmbeddedRunner } from './embedded-runner.ts';
 import type { SecretKey } from '../secrets/sealed-value.ts';
 import { runAsLeader } from './leader.ts';
 import { listen } from './listen.ts';
+import type { StageOffer } from '../dispatch/stage-queue.ts';
+import { retentionFromEnv } from '../runner/workspace-keeper.ts';
+import { handleBuildCommand } from './command-handler.ts';
 import { runReaper } from './reaper.ts';
 import { runSystemWebhooks, type WebhookConfig } from '../webhooks/system-webhooks.ts';
 
@@ -34,7 +37,9 @@ export type ServerOptions = {
   publicHost?: string;
   log?: (message: string) => void;
   /** `runlog serve`'s built-in runner, fed by the in-process queue; absent: no runner in this process. */
-  embeddedRunner?: { engine: EngineChoice; capacity: number; name?: string };
+  embeddedRunner?: { engine: EngineChoice; capacity: number; name?: string; workspaceRetentionMs?: number };
+  /** How long a restart's offer waits for the runner keeping its workspace before any runner may take it (default 30 s). */
+  routeWaitMs?: number;
   /** `runlog server` with RUNLOG_NATS_URL: dispatch on JetStream to `runlog runner`s, their RPC under /rpc, and the reaper. */
   distributed?: { natsUrl: string; rpcSecret: string; leaseTtlSeconds: number; namespace?: NatsNamespace };
   /** The Postgres URL behind `database`: with it, the dispatcher and the reaper run only in the replica holding the leader lock. */
@@ -83,6 +88,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const connection = await connectNats({ servers: options.distributed.natsUrl, name: 'runlog-server', maxReconnectAttempts: -1, reconnectTimeWait: 250 });
     nats = { connection, namespace };
   }
+  // A restart's offer routed to the runner keeping its workspace and not taken in time goes to the whole pool.
+  const requeue = async (offer: StageOffer, reason: string) => {
+    const command = { type: 'RequeueStage' as const, data: { stage: offer.stage, attempt: offer.attempt, reason, at: new Date().toISOString() } };
+    await handleBuildCommand(store, offer.buildId, command, { actor: 'dispatcher' });
+  };
+  const routeWaitMs = options.routeWaitMs;
   let engineKind: string | undefined;
   if (options.embeddedRunner) {
     const queue = createMemoryQueue();
@@ -90,8 +101,19 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const engine = await pickEngine(options.embeddedRunner.engine, name);
     engineKind = engine.kind;
     background.push(
-      runDispatcher({ database, queue, signal: stop.signal, hints: queueHints, log }),
-      runEmbeddedRunner({ database, store, queue, engine, capacity: options.embeddedRunner.capacity, signal: stop.signal, name, secretKey: options.secretKey, log }).finally(() => queue.close()),
+      runDispatcher({ database, queue, signal: stop.signal, hints: queueHints, log, requeue, routeWaitMs }),
+      runEmbeddedRunner({
+        database,
+        store,
+        queue,
+        engine,
+        capacity: options.embeddedRunner.capacity,
+        signal: stop.signal,
+        name,
+        secretKey: options.secretKey,
+        log,
+        workspaceRetentionMs: options.embeddedRunner.workspaceRetentionMs ?? retentionFromEnv(),
+      }).finally(() => queue.close()),
     );
   }
   const webhooks = options.webhooks;
@@ -105,7 +127,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     app.route('/rpc', createRpcApp({ database, store, secret: rpcSecret, leaseTtlSeconds, secretKey: options.secretKey, log }));
     const singletons = (signal: AbortSignal) =>
       Promise.all([
-        runDispatcher({ database, queue, signal, hints: queueHints, log }),
+        runDispatcher({ database, queue, signal, hints: queueHints, log, requeue, routeWaitMs }),
         // A lease is looked at a few times per TTL, so it is reaped soon after it lapses.
         runReaper({ database, store, signal, everyMs: Math.min(1000, (leaseTtlSeconds * 1000) / 3), log }),
         sendWebhooks(signal),

@@ -37,6 +37,7 @@ describe('queue projection', () => {
         labelsKey: labelsKey({ region: 'eu', gpu: 'yes' }),
         concurrencyLimit: 1,
         queuedAt: new Date(t(0)),
+        routeRunner: null,
       },
     ]);
   });
