@@ -9,15 +9,18 @@ import { resolveRestart, restartOf } from '../server/restart-from-step.ts';
 import { findKeptWorkspace, listRunners, runnerJson } from '../server/runners.ts';
 import { requireAdmin, type App, type AppDeps } from './app.ts';
 import { positiveInt } from './bodies.ts';
-import { activeRepo, buildOrigin, buildWithStages, repoBuild } from './build-lookup.ts';
+import { requireRepo } from './access.ts';
+import { buildOrigin, buildWithStages, repoBuild } from './build-lookup.ts';
 import { ApiError } from './errors.ts';
 
 export function registerRestartRoutes(app: App, deps: AppDeps) {
   const clock = deps.now ?? (() => new Date());
 
   app.post('/api/repos/:owner/:name/builds/:number/restart', async (c) => {
-    const { login } = requireAdmin(c.get('caller'));
-    const repo = await activeRepo(deps, c.req.param('owner'), c.req.param('name'));
+    // Write access, as every build write (build-routes.ts).
+    const repo = await requireRepo(deps.database, c, 'write');
+    const caller = c.get('caller');
+    const login = caller.kind === 'anonymous' ? '' : caller.login;
     const previous = await repoBuild(deps, repo, positiveInt(c.req.param('number'), 'number'));
     const parent = fold((await readBuild(deps.store, previous.id)).events);
     if (!isBuild(parent)) throw new ApiError(422, `build #${previous.number} has no readable history`, 'unreadable_history');
