@@ -1,3 +1,4 @@
+import { BUILD_IMAGE, buildStepOf, isBuildStep } from './build-step.ts';
 import { STATUS_VALUES } from './conditions.ts';
 import type { Conditions } from './conditions.ts';
 import { findCycle } from './dag.ts';
@@ -44,6 +45,11 @@ export function lintPipeline(pipeline: ValidPipeline, trusted: boolean): Finding
   ];
   const cloned = !spec.clone?.disable;
   if (entries.length === 0) warn(['steps'], 'the pipeline has no steps', 'key');
+  for (const { group, index, step } of entries) {
+    if (!('image' in step) || !isBuildStep(step.image)) continue;
+    if (group === 'services') error([group, index, 'image'], `${BUILD_IMAGE} builds an image in a step; it cannot be a service`);
+    else for (const [key, message] of buildStepOf(step.settings).problems) error([group, index, 'settings', ...(step.settings?.[key] === undefined ? [] : [key])], `${key}: ${message}`);
+  }
 
   // Names: unique across clone, services and steps (drone-yaml linter `checkPipeline`).
   const declared = new Map<string, Entry | 'clone'>();

@@ -3,6 +3,7 @@ import type { ConditionFacts } from './conditions.ts';
 import { stepEnvironment } from './environment.ts';
 import type { EnvValue, PlanStep } from './plan.ts';
 import { posixScript, powershellScript } from './script.ts';
+import { buildStepOf, isBuildStep } from './build-step.ts';
 import { pluginEnvironment } from './settings.ts';
 import type { DockerStep, ExecStep } from './spec.ts';
 import type { Workspace } from './workspace.ts';
@@ -39,7 +40,9 @@ export function planStep(step: DockerStep | ExecStep, kind: 'service' | 'step', 
   const environment: Record<string, EnvValue> = { ...scope.environment };
   for (const [name, value] of Object.entries(stepEnvironment({ name: step.name, number }))) environment[name] = { value };
   Object.assign(environment, step.environment ?? {});
-  if (docker && step.settings) Object.assign(environment, pluginEnvironment(step.settings));
+  const imageBuild = docker && kind === 'step' && isBuildStep(step.image) ? buildStepOf(step.settings) : undefined;
+  if (imageBuild) Object.assign(environment, imageBuild.environment);
+  else if (docker && step.settings) Object.assign(environment, pluginEnvironment(step.settings));
 
   const detach = kind === 'service' || step.detach === true;
   const planned: PlanStep = {
@@ -77,6 +80,11 @@ export function planStep(step: DockerStep | ExecStep, kind: 'service' | 'step', 
     if (step.shm_size !== undefined) planned.shmSize = step.shm_size;
   }
   if (step.retry) planned.retry = { limit: step.retry.limit, exitCodes: step.retry.exit_codes ?? [] };
+  if (imageBuild?.build) {
+    planned.build = imageBuild.build;
+    planned.image = '';
+    delete planned.script;
+  }
   return planned;
 }
 
