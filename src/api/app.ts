@@ -23,6 +23,10 @@ import { registerUserRoutes } from './user-routes.ts';
 import { registerPermissionRoutes } from './permission-routes.ts';
 import { registerSecretRoutes } from './secret-routes.ts';
 import type { SecretKey } from '../secrets/sealed-value.ts';
+import type { Logger } from 'pino';
+import { requestLog, type HttpCounters } from './request-log.ts';
+import { renderMetrics } from './metrics.ts';
+import { registerOpenApiRoutes } from './openapi.ts';
 
 /** What the API needs; `createApp` builds it from these and nothing else (tests call it without a socket). */
 export type AppDeps = {
@@ -40,6 +44,8 @@ export type AppDeps = {
   live?: Live;
   /** Told once a `CancelRequested` of `buildId` is appended: `runlog server` publishes the NATS cancel hint. */
   onCancelRequested?: (buildId: string) => void;
+  /** Structured JSON logs (an access line per request, with its request id); absent: none. */
+  logger?: Logger;
 };
 
 export type Env = { Variables: { caller: Caller } };
@@ -47,6 +53,8 @@ export type App = Hono<Env>;
 
 export function createApp(deps: AppDeps): App {
   const app: App = new Hono<Env>();
+  const httpCounters: HttpCounters = new Map();
+  app.use('*', requestLog(deps.logger, httpCounters));
   app.onError((error, c) => errorResponse(error, c, deps.log));
   app.notFound((c) => c.json({ message: `no route for ${c.req.method} ${c.req.path}` }, 404));
 
@@ -56,6 +64,11 @@ export function createApp(deps: AppDeps): App {
   });
 
   app.use('/api/*', authenticate(deps.adminToken, deps.database));
+  app.use('/metrics', authenticate(deps.adminToken, deps.database));
+  app.get('/metrics', async (c) => {
+    requireServerAdmin(c.get('caller'));
+    return c.body(await renderMetrics(deps.database, httpCounters), 200, { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8' });
+  });
   registerRepoRoutes(app, deps);
   registerLatestBuildRoute(app, deps); // before `GET .../builds/{number}`, which would take 'latest' for a bad number
   registerHistoryRoutes(app, deps); // before the build routes: `?at=` answers GET .../builds/{number} first
@@ -69,6 +82,7 @@ export function createApp(deps: AppDeps): App {
   registerUserRoutes(app, deps);
   registerPermissionRoutes(app, deps);
   registerSecretRoutes(app, deps);
+  registerOpenApiRoutes(app); // last: it documents every route registered before it
   return app;
 }
 

@@ -9,6 +9,7 @@ import { leaseTtlSeconds } from '../server/leases.ts';
 import { startServer } from '../server/runtime.ts';
 import { newSecretKeyText, parseSecretKey, SecretKeyError, type SecretKey } from '../secrets/sealed-value.ts';
 import { webhookConfigFromEnv } from '../webhooks/system-webhooks.ts';
+import pino from 'pino';
 
 /** `runlog serve`: the embedded default (PGlite in ./.runlog, no external service). */
 export const run = (args: string[]) => serveCommand(args, 'serve');
@@ -43,6 +44,8 @@ export async function serveCommand(args: string[], mode: 'serve' | 'server'): Pr
       databaseUrl: target.kind === 'postgres' ? target.url : undefined,
       ...(mode === 'serve' ? embeddedRunnerFromEnv() : distributedFromEnv()),
       ...webhooksFromEnv(),
+      // One JSON line per request on stderr, each with its request id.
+      logger: pino({ base: { service: `runlog-${mode}` } }, pino.destination(2)),
     });
     const where = target.kind === 'postgres' ? 'postgres' : target.dir;
     process.stdout.write(

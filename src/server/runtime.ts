@@ -1,4 +1,5 @@
 import { connect as connectNats, type NatsConnection } from '@nats-io/transport-node';
+import type { Logger } from 'pino';
 import { createApp } from '../api/app.ts';
 import { createBuildFeed } from '../live/build-feed.ts';
 import { createLogTail } from '../live/log-tail.ts';
@@ -46,6 +47,8 @@ export type ServerOptions = {
   databaseUrl?: string;
   /** RUNLOG_WEBHOOK_ENDPOINT: system webhooks, sent by this process (serve) or by the leader replica (server). */
   webhooks?: WebhookConfig;
+  /** Structured JSON request logs (pino); absent: none. */
+  logger?: Logger;
 };
 
 export type RunningServer = { port: number; url: string; engine?: string; close(): Promise<void> };
@@ -76,6 +79,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     waitForProjections: (checkpoint) => (checkpoint ? projector.waitFor(checkpoint) : Promise.resolve()),
     log,
     live,
+    ...(options.logger ? { logger: options.logger } : {}),
     onCancelRequested: (buildId) => {
       if (nats) publishCancelHint(nats.connection, nats.namespace.cancelPrefix, buildId);
     },

@@ -1,0 +1,29 @@
+// Per request: an id (`X-Request-Id` taken when it is sane, else generated, and echoed back),
+// one structured JSON access log line (pino) carrying it, and the counters /metrics reports
+// as `runlog_http_requests_total{route,method,status}` — by route pattern, not raw path, so
+// the series stay few.
+import { randomUUID } from 'node:crypto';
+import type { MiddlewareHandler } from 'hono';
+import type { Logger } from 'pino';
+
+const SANE_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+export type HttpCounters = Map<string, number>;
+
+export function requestLog(logger: Logger | undefined, counters: HttpCounters): MiddlewareHandler {
+  return async (c, next) => {
+    const given = c.req.header('x-request-id');
+    const requestId = given !== undefined && SANE_ID.test(given) ? given : randomUUID();
+    const log = logger?.child({ requestId });
+    const started = performance.now();
+    try {
+      await next();
+    } finally {
+      c.header('X-Request-Id', requestId);
+      const route = c.req.matchedRoutes.findLast((r) => r.method !== 'ALL')?.path ?? 'unmatched';
+      const key = `${route}\u0000${c.req.method}\u0000${c.res.status}`;
+      counters.set(key, (counters.get(key) ?? 0) + 1);
+      log?.info({ method: c.req.method, path: c.req.path, route, status: c.res.status, ms: Math.round(performance.now() - started) }, 'request');
+    }
+  };
+}
