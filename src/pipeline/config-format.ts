@@ -8,8 +8,8 @@ import type { CompileContextInput } from './trigger.ts';
  * The two config formats runlog reads, both compiled to the same `Plan`: Drone's
  * `.drone.yml` and Cyclone's `caicloud.yml`. A file is read as caicloud when its name
  * says so (`caicloud.yml`, `caicloud.yaml`, or `*.caicloud.yml`), or, under any other
- * name, when its top level is made of caicloud's stage keys and has no `kind:`, `steps:`
- * or `pipeline:` (which only a Drone file has).
+ * name, when its top level has one of caicloud's stage keys and no `kind:`, `steps:` or
+ * `pipeline:` (which only a Drone file has); its other keys are then caicloud's errors.
  */
 export type ConfigFormat = 'drone' | 'caicloud';
 
@@ -20,7 +20,7 @@ export function configFormat(file: string, text: string): ConfigFormat {
   const topKeys = [...text.matchAll(/^([A-Za-z_][\w-]*)\s*:/gm)].map((match) => match[1]);
   const caicloud = new Set(['pre_build', 'build', 'integration', 'post_build', 'deploy']);
   if (topKeys.some((key) => key === 'kind' || key === 'steps' || key === 'pipeline')) return 'drone';
-  return topKeys.length > 0 && topKeys.every((key) => caicloud.has(key)) ? 'caicloud' : 'drone';
+  return topKeys.some((key) => caicloud.has(key)) ? 'caicloud' : 'drone';
 }
 
 /** Compiles `text` in the format `configFormat` picks; `registry` is used by caicloud's image build. */
