@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { openPostgres } from '../../src/events/database.ts';
+import { newSecretKeyText, parseSecretKey } from '../../src/secrets/sealed-value.ts';
 import { startServer, type RunningServer } from '../../src/server/runtime.ts';
 import { dropDatabase, freshDatabaseUrl } from '../support/postgres.ts';
 
@@ -35,7 +36,7 @@ describe('runlog build, repo and secret against a server', () => {
 
   before(async () => {
     databaseUrl = await freshDatabaseUrl('runlog_cli_api');
-    server = await startServer({ database: await openPostgres(databaseUrl), adminToken: TOKEN, port: 0, hostname: '127.0.0.1', embeddedRunner: { engine: 'exec', capacity: 2 }, log: () => {} });
+    server = await startServer({ database: await openPostgres(databaseUrl), adminToken: TOKEN, port: 0, hostname: '127.0.0.1', embeddedRunner: { engine: 'exec', capacity: 2 }, secretKey: parseSecretKey(newSecretKeyText()), log: () => {} });
     cwd = await mkdtemp(join(tmpdir(), 'runlog-cli-'));
     await writeFile(join(cwd, '.drone.yml'), PIPELINE);
   });
@@ -133,6 +134,20 @@ describe('runlog build, repo and secret against a server', () => {
     assert.match(promoted, /Event: +promote to production/);
     assert.match(promoted, /Parent: +#1/);
     assert.match(promoted, /VERSION=1\.2/);
+  });
+
+  test('secret add, ls and rm with Drone\'s JSON; the value never comes back', async () => {
+    assert.match(ok(await runlog(['secret', 'add', 'acme/web', '--name', 'docker_password', '--data', 'hunter2-correct-horse'])), /added secret docker_password to acme\/web/);
+    const listed = ok(await runlog(['secret', 'ls', 'acme/web']));
+    assert.match(listed, /docker_password +withheld/);
+    const json = ok(await runlog(['secret', 'ls', 'acme/web', '--json']));
+    assert.doesNotMatch(json, /hunter2/);
+    assert.equal(JSON.parse(json)[0].name, 'docker_password');
+    assert.match(ok(await runlog(['secret', 'rm', 'acme/web', '--name', 'docker_password'])), /removed secret docker_password/);
+    assert.match(ok(await runlog(['secret', 'ls', 'acme/web'])), /no secrets in acme\/web/);
+    const gone = await runlog(['secret', 'rm', 'acme/web', 'docker_password']);
+    assert.equal(gone.code, 1);
+    assert.match(gone.stderr, /not found \(404\)/);
   });
 
   test('errors say what to do, with exit 1 for the server and 2 for the command line', async () => {
