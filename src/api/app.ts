@@ -27,6 +27,7 @@ import type { Logger } from 'pino';
 import { requestLog, type HttpCounters } from './request-log.ts';
 import { renderMetrics } from './metrics.ts';
 import { registerOpenApiRoutes } from './openapi.ts';
+import { registerWebRoutes } from '../web/routes.ts';
 
 /** What the API needs; `createApp` builds it from these and nothing else (tests call it without a socket). */
 export type AppDeps = {
@@ -83,6 +84,7 @@ export function createApp(deps: AppDeps): App {
   registerPermissionRoutes(app, deps);
   registerSecretRoutes(app, deps);
   registerOpenApiRoutes(app); // last: it documents every route registered before it
+  registerWebRoutes(app, { log: deps.log }); // after the API: the page answers only the paths nothing else took, and is not in the OpenAPI document
   return app;
 }
 
