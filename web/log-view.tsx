@@ -46,7 +46,7 @@ export function LogView({ slug, number, stage, step, stepName, running }: Props)
     }
     const close = subscribe(`/api/stream/${slug}/${number}/${stage}/${step}`, {
       onEvent: (event) => {
-        if (event.event === 'end' || event.event === 'error') return;
+        if (event.event !== 'message') return; // `done` ends a step's log; only lines are kept
         setLines((old) => [...old, lineFrom(event.data, old.length)]);
       },
       onUnavailable: () => {

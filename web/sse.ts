@@ -56,7 +56,7 @@ export function subscribe(url: string, handlers: { onEvent(event: ServerEvent): 
           for (const event of parse(value)) {
             if (event.id) lastId = event.id;
             handlers.onEvent(event);
-            if (event.event === 'end') return;
+            if (event.event === 'done') return; // the stream's last word (a finished step's log)
           }
         }
       } catch {
