@@ -3,6 +3,7 @@ import { Hono } from 'hono';
 import type { Database } from '../events/database.ts';
 import type { Checkpoint, EventStore } from '../events/event-store.ts';
 import type { SystemInfo } from '../pipeline/trigger.ts';
+import { derivedRepoSecretKey } from '../forge/repo-secrets.ts';
 import { authenticate, type Caller } from './auth.ts';
 import { registerBuildRoutes } from './build-routes.ts';
 import { registerHistoryRoutes } from './history-routes.ts';
@@ -28,6 +29,9 @@ import { requestLog, type HttpCounters } from './request-log.ts';
 import { renderMetrics } from './metrics.ts';
 import { registerOpenApiRoutes } from './openapi.ts';
 import { registerWebRoutes } from '../web/routes.ts';
+import { registerHookRoutes } from './hook-routes.ts';
+import type { ConfigSource } from '../forge/config-source.ts';
+import type { FetchLike } from '../forge/forge-api.ts';
 
 /** What the API needs; `createApp` builds it from these and nothing else (tests call it without a socket). */
 export type AppDeps = {
@@ -47,12 +51,19 @@ export type AppDeps = {
   onCancelRequested?: (buildId: string) => void;
   /** Structured JSON logs (an access line per request, with its request id); absent: none. */
   logger?: Logger;
+  /** Reads `.drone.yml` at a commit (forge API or git); default: src/forge/config-source.ts with `forgeFetch`. */
+  configSource?: ConfigSource;
+  /** fetch for forge API calls (tests point it nowhere else than loopback anyway); default: global fetch. */
+  forgeFetch?: FetchLike;
 };
+/** The deps with the defaults `createApp` fills in: `repoSecretKey` seals the webhook secret and forge token (secretKey, else one derived from the admin token — hooks work without RUNLOG_SECRET_KEY). */
+export type ResolvedDeps = AppDeps & { repoSecretKey: SecretKey };
 
 export type Env = { Variables: { caller: Caller } };
 export type App = Hono<Env>;
 
-export function createApp(deps: AppDeps): App {
+export function createApp(given: AppDeps): App {
+  const deps: ResolvedDeps = Object.assign(Object.create(given) as AppDeps, { repoSecretKey: given.secretKey ?? derivedRepoSecretKey(given.adminToken) });
   const app: App = new Hono<Env>();
   const httpCounters: HttpCounters = new Map();
   app.use('*', requestLog(deps.logger, httpCounters));
@@ -70,6 +81,7 @@ export function createApp(deps: AppDeps): App {
     requireServerAdmin(c.get('caller'));
     return c.body(await renderMetrics(deps.database, httpCounters), 200, { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8' });
   });
+  registerHookRoutes(app, deps); // /hook is outside /api: the forge signs it, no API token
   registerRepoRoutes(app, deps);
   registerLatestBuildRoute(app, deps); // before `GET .../builds/{number}`, which would take 'latest' for a bad number
   registerHistoryRoutes(app, deps); // before the build routes: `?at=` answers GET .../builds/{number} first

@@ -16,6 +16,13 @@ export const RepoBody = z
     trusted: z.boolean(),
     protected: z.boolean(),
     visibility: z.enum(['public', 'private', 'internal']),
+    auto_cancel_pushes: z.boolean(),
+    auto_cancel_pull_requests: z.boolean(),
+    forge: z.enum(['git', 'github', 'gitea', 'gitlab']),
+    forge_url: z.union([z.url({ protocol: /^https?$/ }), z.literal('')]),
+    forge_token: z.string().max(4096),
+    /** Given at activation, or generated; `POST .../repair` rotates it. */
+    webhook_secret: z.string().min(16, 'must be at least 16 characters').max(256),
   })
   .partial()
   .strict();
@@ -23,7 +30,10 @@ export type RepoBody = z.infer<typeof RepoBody>;
 
 export const BuildBody = z.object({ config: z.string().max(1024 * 1024).optional() }).strict();
 
-export function settingsFromBody(body: RepoBody) {
+/** Seals a secret setting of this repo (sealed-value.ts); only sealed text reaches the events. */
+export type SealSetting = (field: 'forgeToken' | 'webhookSecret', value: string) => string;
+
+export function settingsFromBody(body: RepoBody, seal: SealSetting) {
   const settings: Record<string, unknown> = {};
   if (body.clone_url !== undefined) settings.cloneUrl = body.clone_url;
   if (body.default_branch !== undefined) settings.defaultBranch = body.default_branch;
@@ -32,6 +42,12 @@ export function settingsFromBody(body: RepoBody) {
   if (body.trusted !== undefined) settings.trusted = body.trusted;
   if (body.protected !== undefined) settings.protected = body.protected;
   if (body.visibility !== undefined) settings.visibility = body.visibility;
+  if (body.auto_cancel_pushes !== undefined) settings.autoCancelPushes = body.auto_cancel_pushes;
+  if (body.auto_cancel_pull_requests !== undefined) settings.autoCancelPullRequests = body.auto_cancel_pull_requests;
+  if (body.forge !== undefined) settings.forge = body.forge;
+  if (body.forge_url !== undefined) settings.forgeUrl = body.forge_url.replace(/\/+$/, '');
+  if (body.forge_token !== undefined) settings.forgeToken = body.forge_token === '' ? '' : seal('forgeToken', body.forge_token);
+  if (body.webhook_secret !== undefined) settings.webhookSecret = seal('webhookSecret', body.webhook_secret);
   return settings;
 }
 

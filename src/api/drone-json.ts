@@ -12,7 +12,8 @@ type StepRow = typeof steps.$inferSelect;
 
 const unix = (date: Date | null | undefined) => (date ? Math.floor(date.getTime() / 1000) : 0);
 
-export function repoJson(repo: RepoRow, counter = 0) {
+/** `webhookSecret`: the clear secret, given only when an admin asks (never stored or logged in clear). */
+export function repoJson(repo: RepoRow, counter = 0, webhookSecret?: string) {
   return {
     id: repo.id,
     namespace: repo.owner,
@@ -27,6 +28,11 @@ export function repoJson(repo: RepoRow, counter = 0) {
     trusted: repo.trusted,
     protected: repo.protected,
     timeout: repo.timeout,
+    auto_cancel_pushes: repo.autoCancelPushes,
+    auto_cancel_pull_requests: repo.autoCancelPullRequests,
+    forge: repo.forge,
+    forge_url: repo.forgeUrl,
+    ...(webhookSecret !== undefined ? { webhook_secret: webhookSecret } : {}),
     counter,
     created: unix(repo.created),
     updated: unix(repo.updated),

@@ -16,6 +16,18 @@ const settingFields = {
   /** Builds not triggered by an admin wait for approval. */
   protected: z.boolean(),
   visibility: z.enum(['public', 'private', 'internal']),
+  /** A push cancels the older unfinished builds of its branch (Drone's `auto_cancel_pushes`). */
+  autoCancelPushes: z.boolean(),
+  /** A pull request's new build cancels its older unfinished ones (Drone's `auto_cancel_pull_requests`). */
+  autoCancelPullRequests: z.boolean(),
+  /** Whose API reads the config and takes commit statuses; `git`: config through git, no statuses. */
+  forge: z.enum(['git', 'github', 'gitea', 'gitlab']),
+  /** The forge's API base (https://api.github.com, https://gitea.example/api/v1, https://gitlab.example/api/v4); '' for the forge's public default. */
+  forgeUrl: z.string(),
+  /** The forge API token, sealed (src/secrets/sealed-value.ts); '' when none. Never in clear text here. */
+  forgeToken: z.string(),
+  /** The webhook secret, sealed; '' only for repos activated before hooks existed (repair gives one). */
+  webhookSecret: z.string(),
 };
 
 /** Settings a user may set at activation and change later (Drone's repo fields), with Drone's defaults. */
@@ -27,7 +39,15 @@ export const RepoSettings = z.object({
   trusted: settingFields.trusted.default(false),
   protected: settingFields.protected.default(false),
   visibility: settingFields.visibility.default('private'),
+  autoCancelPushes: settingFields.autoCancelPushes.default(false),
+  autoCancelPullRequests: settingFields.autoCancelPullRequests.default(false),
+  forge: settingFields.forge.default('git'),
+  forgeUrl: settingFields.forgeUrl.default(''),
+  forgeToken: settingFields.forgeToken.default(''),
+  webhookSecret: settingFields.webhookSecret.default(''),
 });
+/** Settings stored sealed, and the context each is sealed under (a sealed value opens only in its own repo and field). */
+export const sealedSettingContext = (repoId: string, field: 'forgeToken' | 'webhookSecret') => `repo:${repoId}:${field}`;
 /** A change names only what changed: no defaults, or reading it back would reset the rest. */
 export const RepoSettingsChanges = z.object(settingFields).partial();
 export type RepoSettings = z.infer<typeof RepoSettings>;

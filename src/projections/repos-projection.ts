@@ -37,7 +37,21 @@ function settingsOnly(changes: Partial<RepoSettings>): Partial<RepoSettings> {
   return out;
 }
 
-const settingKeys: ReadonlyArray<keyof RepoSettings> = ['cloneUrl', 'defaultBranch', 'configPath', 'timeout', 'trusted', 'protected', 'visibility'];
+const settingKeys: ReadonlyArray<keyof RepoSettings> = [
+  'cloneUrl',
+  'defaultBranch',
+  'configPath',
+  'timeout',
+  'trusted',
+  'protected',
+  'visibility',
+  'autoCancelPushes',
+  'autoCancelPullRequests',
+  'forge',
+  'forgeUrl',
+  'forgeToken',
+  'webhookSecret',
+];
 
 export const reposProjection: Projection = {
   name: 'repos',

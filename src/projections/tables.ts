@@ -32,6 +32,15 @@ export const repos = pgTable(
     trusted: boolean('trusted').notNull().default(false),
     protected: boolean('protected').notNull().default(false),
     visibility: text('visibility').notNull().default('private'),
+    autoCancelPushes: boolean('auto_cancel_pushes').notNull().default(false),
+    autoCancelPullRequests: boolean('auto_cancel_pull_requests').notNull().default(false),
+    /** 'git' | 'github' | 'gitea' | 'gitlab' */
+    forge: text('forge').notNull().default('git'),
+    forgeUrl: word('forge_url'),
+    /** Sealed (AES-256-GCM), as the events carry it. */
+    forgeToken: word('forge_token'),
+    /** Sealed (AES-256-GCM), as the events carry it. */
+    webhookSecret: word('webhook_secret'),
     active: boolean('active').notNull().default(true),
     created: at('created').notNull(),
     updated: at('updated').notNull(),

@@ -20,6 +20,8 @@ export type CreateBuildInput = {
   repo: RepoForBuild;
   trigger: TriggerInput;
   config: { path: string; text: string };
+  /** The config could not be read (missing, forge unreachable): the build is created as an `error` build saying so. */
+  configError?: string;
   createdBy: string;
   /** The build this one restarts. */
   parent?: number;
@@ -69,6 +71,18 @@ export async function createBuild(database: Database, input: CreateBuildInput): 
 export function buildCreatedData(buildId: string, number: number, input: CreateBuildInput) {
   const { repo, config } = input;
   const trigger = Trigger.parse(input.trigger);
+  const common = {
+    buildId,
+    repoId: repo.id,
+    repo: `${repo.owner}/${repo.name}`,
+    number,
+    trigger,
+    config: { path: config.path, text: config.text, sha256: createHash('sha256').update(config.text).digest('hex') },
+    ...(input.parent ? { parent: input.parent } : {}),
+    ...(input.restart ? { restart: input.restart } : {}),
+    createdBy: input.createdBy,
+  };
+  if (input.configError !== undefined) return { ...common, error: input.configError };
   const compiled = compileConfig(
     config.text,
     {
@@ -92,15 +106,7 @@ export function buildCreatedData(buildId: string, number: number, input: CreateB
   );
   const errors = compiled.diagnostics.filter((diagnostic) => diagnostic.severity === 'error');
   return {
-    buildId,
-    repoId: repo.id,
-    repo: `${repo.owner}/${repo.name}`,
-    number,
-    trigger,
-    config: { path: config.path, text: config.text, sha256: createHash('sha256').update(config.text).digest('hex') },
+    ...common,
     ...(compiled.plan && errors.length === 0 ? { plan: compiled.plan } : { error: errors.map(formatDiagnostic).join('\n') || 'the config gave no pipeline' }),
-    ...(input.parent ? { parent: input.parent } : {}),
-    ...(input.restart ? { restart: input.restart } : {}),
-    createdBy: input.createdBy,
   };
 }
