@@ -25,6 +25,7 @@ export function registerHookRoutes(app: App, deps: ResolvedDeps) {
     ...(deps.forgeFetch ? { fetch: deps.forgeFetch } : {}),
     now: deps.now ?? (() => new Date()),
     log: deps.log ?? ((message) => console.error(message)),
+    ...(deps.onCancelRequested ? { onCancelRequested: deps.onCancelRequested } : {}),
   });
 
   app.post('/hook', async (c) => {

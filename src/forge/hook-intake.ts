@@ -37,6 +37,8 @@ export type HookDeps = {
   fetch?: FetchLike;
   now(): Date;
   log(message: string): void;
+  /** Told after each cancel this intake appends (runlog server publishes the NATS cancel hint). */
+  onCancelRequested?: (buildId: string) => void;
 };
 
 export type HookRequest = { header(name: string): string | undefined; body: Uint8Array };
@@ -197,6 +199,7 @@ export function createHookIntake(deps: HookDeps) {
       try {
         await handleBuildCommand(deps.store, row.id, { type: 'RequestCancel', data: { by: '@hook', reason, at: deps.now().toISOString() } }, { actor: '@hook' });
         cancelled.push(row.number);
+        deps.onCancelRequested?.(row.id);
       } catch (error) {
         // Finished or already cancelled since the view was read: nothing left to do.
         if (!(error instanceof IllegalCommand)) throw error;
