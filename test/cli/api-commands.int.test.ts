@@ -29,7 +29,7 @@ steps:
 
 type Result = { code: number | null; stdout: string; stderr: string };
 
-describe('runlog build, repo and secret against a server', () => {
+describe('runlog build against a server', () => {
   let server: RunningServer;
   let databaseUrl: string;
   let cwd: string;
@@ -39,6 +39,8 @@ describe('runlog build, repo and secret against a server', () => {
     server = await startServer({ database: await openPostgres(databaseUrl), adminToken: TOKEN, port: 0, hostname: '127.0.0.1', embeddedRunner: { engine: 'exec', capacity: 2 }, secretKey: parseSecretKey(newSecretKeyText()), log: () => {} });
     cwd = await mkdtemp(join(tmpdir(), 'runlog-cli-'));
     await writeFile(join(cwd, '.drone.yml'), PIPELINE);
+    const activated = await fetch(`${server.url}/api/repos/acme/web`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}` } });
+    assert.equal(activated.status, 200);
   });
   after(async () => {
     await server.close();
@@ -72,22 +74,6 @@ describe('runlog build, repo and secret against a server', () => {
     return result.stdout;
   };
 
-  test('repo add, info and ls; adding twice says to update instead', async () => {
-    assert.match(ok(await runlog(['repo', 'add', 'acme/web', '--clone-url', 'https://git.example.test/acme/web.git', '--trusted', '--timeout', '30'])), /Repository: acme\/web/);
-    const info = ok(await runlog(['repo', 'info', 'acme/web']));
-    assert.match(info, /Clone URL: +https:\/\/git\.example\.test\/acme\/web\.git/);
-    assert.match(info, /Trusted: true/);
-    assert.match(info, /Timeout: 30m/);
-    assert.match(ok(await runlog(['repo', 'ls'])), /acme\/web +private +main/);
-    const again = await runlog(['repo', 'add', 'acme/web']);
-    assert.equal(again.code, 1);
-    assert.match(again.stderr, /already active: PATCH/);
-    assert.match(ok(await runlog(['repo', 'update', 'acme/web', '--protected=false', '--timeout', '20'])), /Timeout: 20m/);
-    const missing = await runlog(['repo', 'info', 'acme/nope']);
-    assert.equal(missing.code, 1);
-    assert.match(missing.stderr, /repository acme\/nope not found \(404\)/);
-  });
-
   test('build create, ls, info, logs --follow while it runs, then restart as a new build with a parent', async () => {
     const created = ok(await runlog(['build', 'create', 'acme/web', '--config', '.drone.yml', '--branch', 'main', '--param', 'GREETING=hi']));
     assert.match(created, /Build #1: pending/);
@@ -107,6 +93,13 @@ describe('runlog build, repo and secret against a server', () => {
     assert.match(restarted, /GREETING=again/);
     const json = JSON.parse(ok(await runlog(['build', 'info', 'acme/web', '2', '--json'])));
     assert.equal(json.parent, 1);
+    // --from-step: the restart-step route (POST .../builds/{n}/restart?stage=&step=).
+    const fromStep = ok(await runlog(['build', 'restart', 'acme/web', '1', '--from-step', '1/1']));
+    assert.match(fromStep, /Build #3: /);
+    assert.match(fromStep, /Parent: +#1/);
+    const badStep = await runlog(['build', 'restart', 'acme/web', '1', '--from-step', 'first']);
+    assert.equal(badStep.code, 2);
+    assert.match(badStep.stderr, /--from-step expects <stage>\/<step>/);
   });
 
   test('build approve, cancel and promote', async () => {
@@ -134,20 +127,6 @@ describe('runlog build, repo and secret against a server', () => {
     assert.match(promoted, /Event: +promote to production/);
     assert.match(promoted, /Parent: +#1/);
     assert.match(promoted, /VERSION=1\.2/);
-  });
-
-  test('secret add, ls and rm with Drone\'s JSON; the value never comes back', async () => {
-    assert.match(ok(await runlog(['secret', 'add', 'acme/web', '--name', 'docker_password', '--data', 'hunter2-correct-horse'])), /added secret docker_password to acme\/web/);
-    const listed = ok(await runlog(['secret', 'ls', 'acme/web']));
-    assert.match(listed, /docker_password +withheld/);
-    const json = ok(await runlog(['secret', 'ls', 'acme/web', '--json']));
-    assert.doesNotMatch(json, /hunter2/);
-    assert.equal(JSON.parse(json)[0].name, 'docker_password');
-    assert.match(ok(await runlog(['secret', 'rm', 'acme/web', '--name', 'docker_password'])), /removed secret docker_password/);
-    assert.match(ok(await runlog(['secret', 'ls', 'acme/web'])), /no secrets in acme\/web/);
-    const gone = await runlog(['secret', 'rm', 'acme/web', 'docker_password']);
-    assert.equal(gone.code, 1);
-    assert.match(gone.stderr, /not found \(404\)/);
   });
 
   test('errors say what to do, with exit 1 for the server and 2 for the command line', async () => {

@@ -1,0 +1,105 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, before, describe, test } from 'node:test';
+import { openPostgres } from '../../src/events/database.ts';
+import { newSecretKeyText, parseSecretKey } from '../../src/secrets/sealed-value.ts';
+import { startServer, type RunningServer } from '../../src/server/runtime.ts';
+import { dropDatabase, freshDatabaseUrl } from '../support/postgres.ts';
+
+// `runlog repo|secret` as a user runs them (build: api-commands.int.test.ts) (`node bin/runlog.js ...`) against a real
+// server: startServer on a fresh Postgres database, its built-in runner on the exec engine.
+const TOKEN = 'cli-admin-token';
+const BIN = fileURLToPath(new URL('../../bin/runlog.js', import.meta.url));
+const PIPELINE = `kind: pipeline
+type: exec
+name: default
+clone:
+  disable: true
+steps:
+- name: greet
+  commands:
+  - echo one
+  - sleep 1
+  - echo two
+`;
+
+type Result = { code: number | null; stdout: string; stderr: string };
+
+describe('runlog repo and secret against a server', () => {
+  let server: RunningServer;
+  let databaseUrl: string;
+  let cwd: string;
+
+  before(async () => {
+    databaseUrl = await freshDatabaseUrl('runlog_cli_api');
+    server = await startServer({ database: await openPostgres(databaseUrl), adminToken: TOKEN, port: 0, hostname: '127.0.0.1', embeddedRunner: { engine: 'exec', capacity: 2 }, secretKey: parseSecretKey(newSecretKeyText()), log: () => {} });
+    cwd = await mkdtemp(join(tmpdir(), 'runlog-cli-'));
+    await writeFile(join(cwd, '.drone.yml'), PIPELINE);
+  });
+  after(async () => {
+    await server.close();
+    await dropDatabase(databaseUrl);
+    await rm(cwd, { recursive: true, force: true });
+  });
+
+  /** Async, not spawnSync: the server answers from this very process. */
+  const runlog = (args: string[], env: Record<string, string | undefined> = {}): Promise<Result> =>
+    new Promise((resolve, reject) => {
+      const child = spawn(process.execPath, [BIN, ...args], {
+        cwd,
+        env: { ...process.env, RUNLOG_SERVER: `http://127.0.0.1:${server.port}`, RUNLOG_TOKEN: TOKEN, RUNLOG_DATA: join(cwd, '.runlog'), ...env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (chunk) => (stdout += chunk));
+      child.stderr.on('data', (chunk) => (stderr += chunk));
+      const timer = setTimeout(() => {
+        child.kill('SIGKILL');
+        reject(new Error(`runlog ${args.join(' ')} did not finish in 60 s; so far:\n${stdout}${stderr}`));
+      }, 60_000);
+      child.on('exit', (code) => {
+        clearTimeout(timer);
+        resolve({ code, stdout, stderr });
+      });
+    });
+  const ok = (result: Result) => {
+    assert.equal(result.code, 0, `exit ${result.code}\n${result.stdout}${result.stderr}`);
+    return result.stdout;
+  };
+
+  test('repo add, info and ls; adding twice says to update instead', async () => {
+    assert.match(ok(await runlog(['repo', 'add', 'acme/web', '--clone-url', 'https://git.example.test/acme/web.git', '--trusted', '--timeout', '30'])), /Repository: acme\/web/);
+    const info = ok(await runlog(['repo', 'info', 'acme/web']));
+    assert.match(info, /Clone URL: +https:\/\/git\.example\.test\/acme\/web\.git/);
+    assert.match(info, /Trusted: true/);
+    assert.match(info, /Timeout: 30m/);
+    assert.match(ok(await runlog(['repo', 'ls'])), /acme\/web +private +main/);
+    const again = await runlog(['repo', 'add', 'acme/web']);
+    assert.equal(again.code, 1);
+    assert.match(again.stderr, /already active: PATCH/);
+    assert.match(ok(await runlog(['repo', 'update', 'acme/web', '--protected=false', '--timeout', '20'])), /Timeout: 20m/);
+    const missing = await runlog(['repo', 'info', 'acme/nope']);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /repository acme\/nope not found \(404\)/);
+  });
+
+  test('secret add, ls and rm with Drone\'s JSON; the value never comes back', async () => {
+    assert.match(ok(await runlog(['secret', 'add', 'acme/web', '--name', 'docker_password', '--data', 'hunter2-correct-horse'])), /added secret docker_password to acme\/web/);
+    const listed = ok(await runlog(['secret', 'ls', 'acme/web']));
+    assert.match(listed, /docker_password +withheld/);
+    const json = ok(await runlog(['secret', 'ls', 'acme/web', '--json']));
+    assert.doesNotMatch(json, /hunter2/);
+    assert.equal(JSON.parse(json)[0].name, 'docker_password');
+    assert.match(ok(await runlog(['secret', 'rm', 'acme/web', '--name', 'docker_password'])), /removed secret docker_password/);
+    assert.match(ok(await runlog(['secret', 'ls', 'acme/web'])), /no secrets in acme\/web/);
+    const gone = await runlog(['secret', 'rm', 'acme/web', 'docker_password']);
+    assert.equal(gone.code, 1);
+    assert.match(gone.stderr, /not found \(404\)/);
+  });
+
+});
