@@ -23,6 +23,7 @@ import { registerRepoRoutes } from './repo-routes.ts';
 import { registerUserRoutes } from './user-routes.ts';
 import { registerPermissionRoutes } from './permission-routes.ts';
 import { registerSecretRoutes } from './secret-routes.ts';
+import { registerCronRoutes } from './cron-routes.ts';
 import type { SecretKey } from '../secrets/sealed-value.ts';
 import type { Logger } from 'pino';
 import { requestLog, type HttpCounters } from './request-log.ts';
@@ -95,6 +96,7 @@ export function createApp(given: AppDeps): App {
   registerUserRoutes(app, deps);
   registerPermissionRoutes(app, deps);
   registerSecretRoutes(app, deps);
+  registerCronRoutes(app, deps);
   registerOpenApiRoutes(app); // last: it documents every route registered before it
   registerWebRoutes(app, { log: deps.log }); // after the API: the page answers only the paths nothing else took, and is not in the OpenAPI document
   return app;

@@ -18,6 +18,8 @@ export type RepoForBuild = { id: string; owner: string; name: string; settings: 
 
 export type CreateBuildInput = {
   repo: RepoForBuild;
+  /** A build id chosen beforehand (a cron slot's): creating it twice is a StreamVersionConflict, never a twin. */
+  buildId?: string;
   trigger: TriggerInput;
   config: { path: string; text: string };
   /** The config could not be read (missing, forge unreachable): the build is created as an `error` build saying so. */
@@ -45,7 +47,7 @@ const BUILD_NUMBER_LOCK = 1651404141;
  * behind; the `repo_counters` view is derived from these events like every other view.
  */
 export async function createBuild(database: Database, input: CreateBuildInput): Promise<CreatedBuild> {
-  const buildId = randomUUID();
+  const buildId = input.buildId ?? randomUUID();
   const at = input.at.toISOString();
   const result = await database.transaction(async (tx) => {
     await tx.query(sql`select pg_advisory_xact_lock(${BUILD_NUMBER_LOCK}, hashtext(${input.repo.id}))`);

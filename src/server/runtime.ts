@@ -16,6 +16,7 @@ import { publishCancelHint } from '../dispatch/cancel-hints.ts';
 import { createRpcApp } from '../rpc/routes.ts';
 import { pickEngine, type EngineChoice } from '../runner/pick-engine.ts';
 import { runEmbeddedRunner } from './embedded-runner.ts';
+import { runCronScheduler } from '../cron/cron-scheduler.ts';
 import type { SecretKey } from '../secrets/sealed-value.ts';
 import { runAsLeader } from './leader.ts';
 import { listen } from './listen.ts';
@@ -85,6 +86,14 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     },
   });
   const background: Promise<unknown>[] = [];
+  const cronOptions = {
+    database,
+    store,
+    log,
+    get system() {
+      return system;
+    },
+  };
   // `runlog server` with NATS: one connection for the stage queue and the cancel hints.
   let nats: { connection: NatsConnection; namespace: NatsNamespace } | undefined;
   if (options.distributed) {
@@ -135,10 +144,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         // A lease is looked at a few times per TTL, so it is reaped soon after it lapses.
         runReaper({ database, store, signal, everyMs: Math.min(1000, (leaseTtlSeconds * 1000) / 3), log }),
         sendWebhooks(signal),
+        runCronScheduler({ ...cronOptions, signal }),
       ]);
     const url = options.databaseUrl;
     background.push((url ? runAsLeader({ url, signal: stop.signal, work: singletons, log }) : singletons(stop.signal)).finally(() => queue.close()));
   }
+  // Without JetStream there is no leader to elect: this process fires the cron jobs (`runlog serve`).
+  if (!options.distributed) background.push(runCronScheduler({ ...cronOptions, signal: stop.signal }));
   const listener = await listen(app.fetch, options.port, options.hostname);
   if (!options.publicHost) system = { ...system, host: `localhost:${listener.port}` };
   let closing: Promise<void> | undefined;
