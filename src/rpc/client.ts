@@ -23,6 +23,13 @@ const DECIDER_CODES = new Set<string>([
   'deadline_not_reached', 'not_inactive',
 ] satisfies IllegalCommandCode[]);
 
+/**
+ * Refusals of a command that was sent more than once (an earlier try failed on the way, its
+ * answer lost): the first try may have been recorded, and the refusal may only say so.
+ */
+const refusedAfterRetry = new WeakSet<IllegalCommand>();
+export const isRefusalAfterRetry = (error: unknown): boolean => error instanceof IllegalCommand && refusedAfterRetry.has(error);
+
 export type RpcClient = {
   get<T>(path: string, signal?: AbortSignal): Promise<T>;
   post<T>(path: string, body: unknown, signal?: AbortSignal): Promise<T>;
@@ -32,8 +39,8 @@ export type RpcClient = {
  * The runner's side of the RPC: JSON over `fetch` with the shared secret. Network errors
  * and 502/503/504 (a restarting server, a proxy) are retried with backoff for about
  * `retryForMs`; answers are never retried. A command whose answer was lost may thus reach
- * the server twice — the decider refuses the second, which the runner takes as the stage
- * being out of its hands: safe, never a double transition.
+ * the server twice — the decider refuses the second (never a double transition), and
+ * `isRefusalAfterRetry` tells the runner the first may have been recorded.
  */
 export function createRpcClient(options: { server: string; secret: string; retryForMs?: number; fetch?: typeof fetch }): RpcClient {
   const base = `${options.server.replace(/\/+$/, '')}/rpc`;
@@ -42,7 +49,7 @@ export function createRpcClient(options: { server: string; secret: string; retry
 
   async function call<T>(method: 'GET' | 'POST', path: string, body: unknown, signal?: AbortSignal): Promise<T> {
     const started = Date.now();
-    for (let wait = 100; ; wait = Math.min(wait * 2, 2000)) {
+    for (let wait = 100, tries = 1; ; wait = Math.min(wait * 2, 2000), tries++) {
       let response: Response | undefined;
       let failure: unknown;
       try {
@@ -61,7 +68,11 @@ export function createRpcClient(options: { server: string; secret: string; retry
         const json = (text === '' ? {} : JSON.parse(text)) as { message?: string; code?: string };
         if (response.ok) return json as T;
         const message = json.message ?? `${method} ${path}: HTTP ${response.status}`;
-        if (json.code && DECIDER_CODES.has(json.code)) throw new IllegalCommand(json.code as IllegalCommandCode, message);
+        if (json.code && DECIDER_CODES.has(json.code)) {
+          const refusal = new IllegalCommand(json.code as IllegalCommandCode, message);
+          if (tries > 1) refusedAfterRetry.add(refusal);
+          throw refusal;
+        }
         throw new RpcError(response.status, message, json.code);
       }
       if (Date.now() - started > retryForMs) {

@@ -4,9 +4,10 @@ import type { BuildCommandInput } from '../events/build-commands.ts';
 import type { BuildEvent } from '../events/build-events.ts';
 import { findStage, fold, isBuild } from '../events/build-state.ts';
 import { isStageFailed, isStepEnded, type StageStatus } from '../events/build-status.ts';
-import { isIllegalCommand } from '../events/decider-errors.ts';
+import { isIllegalCommand, type IllegalCommandCode } from '../events/decider-errors.ts';
 import { runtimeEnvironment } from '../pipeline/environment.ts';
 import type { PlanStep, Skip } from '../pipeline/plan.ts';
+import { isRefusalAfterRetry } from '../rpc/client.ts';
 import type { Engine, StageRun, StepExit } from './engine.ts';
 import { runDeployStep } from './deploy/kubernetes-deploy.ts';
 import { createStepLog, type LogLimits, type StepLog } from './log-step.ts';
@@ -94,6 +95,15 @@ type Stop =
 
 /** Exit code recorded for a step the runner could not run (missing secret, engine error), as runner-go does. */
 const ERROR_EXIT = 255;
+
+/** The refusal each runner command gets when it was already recorded: what a lost answer's retry hears. */
+const ALREADY_RECORDED: Partial<Record<BuildCommandInput['type'], IllegalCommandCode>> = {
+  StartStage: 'stage_already_started',
+  StartStep: 'step_not_pending',
+  SkipStep: 'step_not_pending',
+  FinishStep: 'step_not_running',
+  FinishStage: 'stage_ended',
+};
 /** Drone: a step exiting 78 ends the stage early, as a success; the steps after it are skipped. */
 const EXIT_SKIP_REST = 78;
 
@@ -147,6 +157,9 @@ export async function runStage(options: RunStageOptions): Promise<StageResult> {
       return events;
     } catch (error) {
       if (!isIllegalCommand(error)) throw error;
+      // Our own earlier try landed and only its answer was lost (a server killed mid-answer):
+      // under our lease nobody else moves this step or stage, so the refusal means "done".
+      if (isRefusalAfterRetry(error) && ALREADY_RECORDED[command.type] === error.code) return [];
       switch (error.code) {
         case 'stale_lease':
         case 'stage_not_claimed':
