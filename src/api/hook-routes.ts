@@ -1,10 +1,9 @@
 import { createConfigSource } from '../forge/config-source.ts';
 import { createHookIntake } from '../forge/hook-intake.ts';
 import { newWebhookSecret, sealRepoSecret } from '../forge/repo-secrets.ts';
-import { repoIdFor } from '../events/repo-decider.ts';
 import { handleRepoCommand } from '../server/command-handler.ts';
-import { requireAdmin, type App, type ResolvedDeps } from './app.ts';
-import { slugParts } from './bodies.ts';
+import { requireRepo } from './access.ts';
+import type { App, ResolvedDeps } from './app.ts';
 import { repoJson } from './drone-json.ts';
 import { ApiError, notFound } from './errors.ts';
 import { findRepo, repoCounter } from './read-views.ts';
@@ -39,17 +38,18 @@ export function registerHookRoutes(app: App, deps: ResolvedDeps) {
 
   // Drone's repair re-registers the forge hook; runlog's rotates the webhook secret (the admin pastes the new one into the forge).
   app.post('/api/repos/:owner/:name/repair', async (c) => {
-    const { login } = requireAdmin(c.get('caller'));
-    const { owner, name } = slugParts(c.req.param('owner'), c.req.param('name'));
-    const repoId = repoIdFor(`${owner}/${name}`);
+    const before = await requireRepo(deps.database, c, 'admin');
+    const caller = c.get('caller');
+    const login = caller.kind === 'anonymous' ? '' : caller.login;
+    const repoId = before.id;
     const secret = newWebhookSecret();
     const handled = await handleRepoCommand(deps.store, repoId, {
       type: 'UpdateRepo',
       data: { repoId, changes: { webhookSecret: sealRepoSecret(deps.repoSecretKey, repoId)('webhookSecret', secret) }, by: login, at: (deps.now ?? (() => new Date()))().toISOString() },
     });
     await deps.waitForProjections(handled.checkpoint);
-    const repo = await findRepo(deps.database, owner, name);
-    if (!repo) throw notFound(`repository ${owner}/${name}`);
+    const repo = await findRepo(deps.database, before.owner, before.name);
+    if (!repo) throw notFound(`repository ${before.slug}`);
     return c.json(repoJson(repo, await repoCounter(deps.database, repo.id), secret));
   });
 }

@@ -16,11 +16,12 @@ import { createLineSplitter, cursorAfter, LOG_START, type LineCursor } from '../
 import type { LogTail, TailChunk } from '../live/log-tail.ts';
 import { createMailbox } from '../live/mailbox.ts';
 import type { Caller } from './auth.ts';
-import { requireReader, type App, type AppDeps, type Env } from './app.ts';
-import { positiveInt, slugParts } from './bodies.ts';
+import { requireRepo } from './access.ts';
+import type { App, AppDeps, Env } from './app.ts';
+import { positiveInt } from './bodies.ts';
 import { repoJson } from './drone-json.ts';
 import { ApiError, notFound } from './errors.ts';
-import { findBuild, findRepo } from './read-views.ts';
+import { findBuild } from './read-views.ts';
 
 export type Live = { feed: BuildFeed; logs: LogTail };
 
@@ -76,10 +77,7 @@ export function registerStreamRoutes(app: App, deps: AppDeps, live: Live) {
 
   // A step's log lines as they are stored, then `done` once the step ended.
   app.get('/api/stream/:owner/:name/:number/:stage/:step', async (c) => {
-    const { owner, name } = slugParts(c.req.param('owner'), c.req.param('name'));
-    const repo = await findRepo(deps.database, owner, name);
-    if (!repo || !repo.active) throw notFound(`repository ${owner}/${name}`);
-    requireReader(c.get('caller'), repo.visibility);
+    const repo = await requireRepo(deps.database, c, 'read');
     const number = positiveInt(c.req.param('number'), 'number');
     const stageNumber = positiveInt(c.req.param('stage'), 'stage');
     const stepNumber = positiveInt(c.req.param('step'), 'step');
