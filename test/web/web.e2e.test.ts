@@ -194,6 +194,37 @@ describe('the web page', { skip: existsSync(CHROMIUM) ? false : `no ${CHROMIUM}:
     await shot('timeline-replayed');
   });
 
+  it('shows the queue with what a waiting stage needs, and the runners', async () => {
+    await page.goto(`${server.url}/acme/web/settings`);
+    await page.getByLabel('Protected').uncheck();
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByText('Saved.').waitFor(WAIT);
+    await page.goto(`${server.url}/acme/web`);
+    await page.getByText('New build').click();
+    await page.getByLabel(/Pipeline/).fill(SLEEPER.replace('name: wait\n', 'name: wait\nnode:\n  zone: mars\n'));
+    await page.getByRole('button', { name: 'Run build' }).click();
+    await page.waitForURL(/\/acme\/web\/4$/, WAIT);
+    await page.getByRole('link', { name: 'Queue' }).click();
+    const waiting = page.locator('tr', { hasText: 'acme/web#4' });
+    await waiting.waitFor(WAIT);
+    assert.match(await waiting.innerText(), /zone=mars/);
+    const runner = page.locator('tr', { hasText: 'embedded' });
+    await runner.waitFor(WAIT);
+    assert.match(await runner.innerText(), /linux\//);
+    await shot('queue');
+  });
+
+  it('switches to the dark theme and keeps it', async () => {
+    const before = await page.evaluate(() => document.documentElement.dataset.theme);
+    await page.getByRole('button', { name: /switch to (dark|light) theme/ }).click();
+    const after = await page.evaluate(() => document.documentElement.dataset.theme);
+    assert.notEqual(after, before);
+    await page.reload();
+    assert.equal(await page.evaluate(() => document.documentElement.dataset.theme), after);
+    const background = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    assert.equal(background, after === 'dark' ? 'rgb(13, 17, 23)' : 'rgb(255, 255, 255)');
+  });
+
   it('shows a repo list, works at a phone width, and raised no script error', async () => {
     await page.setViewportSize({ width: 390, height: 800 });
     await page.goto(`${server.url}/`);
