@@ -20,7 +20,10 @@ export function requestLog(logger: Logger | undefined, counters: HttpCounters): 
       await next();
     } finally {
       c.header('X-Request-Id', requestId);
-      const route = c.req.matchedRoutes.findLast((r) => r.method !== 'ALL')?.path ?? 'unmatched';
+      // The handler that answered: the deepest route reached (a catch-all that passed the
+      // request on, like the web page's, matches too but did not answer).
+      const reached = c.req.matchedRoutes.slice(0, c.req.routeIndex + 1);
+      const route = reached.findLast((r) => r.method !== 'ALL')?.path ?? 'unmatched';
       const key = `${route}\u0000${c.req.method}\u0000${c.res.status}`;
       counters.set(key, (counters.get(key) ?? 0) + 1);
       log?.info({ method: c.req.method, path: c.req.path, route, status: c.res.status, ms: Math.round(performance.now() - started) }, 'request');

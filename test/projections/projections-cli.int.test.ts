@@ -6,9 +6,13 @@ import { spawn } from 'node:child_process';
 import { sql } from 'drizzle-orm';
 import { openPostgres } from '../../src/events/database.ts';
 import { createEventStore } from '../../src/events/sql-event-store.ts';
+import { projections } from '../../src/projections/index.ts';
 import { dropDatabase, freshDatabaseUrl } from '../support/postgres.ts';
 import { REPO_ROOT } from '../support/serve-process.ts';
 import { appendInterleaved, histories, repoHistories } from './histories.ts';
+
+// Every registered view, in the order the CLI names them.
+const NAMES = projections.map((projection) => projection.name).join(', ');
 
 function runlog(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const child = spawn(process.execPath, [`${REPO_ROOT}bin/runlog.js`, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -29,7 +33,7 @@ describe('runlog projections', () => {
       const all = await runlog(['projections', 'rebuild'], { RUNLOG_DATABASE_URL: url });
       assert.equal(all.code, 0, all.stderr);
       const count = events.flatMap((h) => h.appends.flat()).length;
-      assert.match(all.stdout, new RegExp(`^rebuilt repos, builds, stages, steps, queue, repo_counters from ${count} events in [0-9.]+ s \\([0-9,]+ events/s\\); checkpoint [0-9]+:[0-9]+\\n$`));
+      assert.match(all.stdout, new RegExp(`^rebuilt ${NAMES} from ${count} events in [0-9.]+ s \\([0-9,]+ events/s\\); checkpoint [0-9]+:[0-9]+\\n$`));
       const [row] = await database.query<{ builds: number }>(sql`select count(*)::int as builds from builds`);
       assert.equal(row!.builds, 7);
 
@@ -45,7 +49,7 @@ describe('runlog projections', () => {
   it('an unknown projection is refused with the list of names (exit 2); so is an unknown command', async () => {
     const wrong = await runlog(['projections', 'rebuild', 'nope'], { RUNLOG_DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none' });
     assert.equal(wrong.code, 2);
-    assert.equal(wrong.stderr, "runlog projections: no projection named 'nope'; the projections are: repos, builds, stages, steps, queue, repo_counters\n");
+    assert.equal(wrong.stderr, `runlog projections: no projection named 'nope'; the projections are: ${NAMES}\n`);
     const command = await runlog(['projections', 'rebuilt']);
     assert.equal(command.code, 2);
     assert.match(command.stderr, /unknown command 'rebuilt'[\s\S]*usage: runlog projections rebuild \[name\]/);
