@@ -32,13 +32,21 @@ const child = spawn(
   ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=2', '--test-timeout=300000', ...files],
   { stdio: ['ignore', 'pipe', 'inherit'] },
 );
-let tail = '';
+// The runner's totals (`ℹ pass 1220`) come before its list of failures, which can be long:
+// they are picked out of the stream line by line, the last of each kind kept.
+const totals = {};
+let partial = '';
 child.stdout.on('data', (chunk) => {
   process.stdout.write(chunk);
-  tail = (tail + chunk.toString()).slice(-4000);
+  const lines = (partial + chunk.toString()).split('\n');
+  partial = lines.pop() ?? '';
+  for (const line of lines) {
+    const total = /^ℹ (pass|fail|cancelled) (\d+)$/.exec(line);
+    if (total) totals[total[1]] = Number(total[2]);
+  }
 });
 child.on('close', (code) => {
-  const count = (label) => Number(new RegExp(`ℹ ${label} (\\d+)`).exec(tail)?.[1] ?? 0);
+  const count = (label) => totals[label] ?? 0;
   // A test cancelled (a hang, an event loop that emptied under a pending promise) failed too.
   console.log(`${count('pass')} passed, ${count('fail') + count('cancelled')} failed`);
   process.exit(code ?? 1);

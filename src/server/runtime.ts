@@ -24,7 +24,7 @@ import type { StageOffer } from '../dispatch/stage-queue.ts';
 import { retentionFromEnv } from '../runner/workspace-keeper.ts';
 import { handleBuildCommand } from './command-handler.ts';
 import { runReaper } from './reaper.ts';
-import { runSystemWebhooks, type WebhookConfig } from '../webhooks/system-webhooks.ts';
+import { markWebhookStart, runSystemWebhooks, type WebhookConfig } from '../webhooks/system-webhooks.ts';
 
 export const VERSION = '0.1.0';
 
@@ -130,6 +130,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     );
   }
   const webhooks = options.webhooks;
+  if (webhooks) await markWebhookStart(database, store);
   const sendWebhooks = (signal: AbortSignal) =>
     webhooks ? runSystemWebhooks({ database, store, config: webhooks, signal, version: VERSION, log }) : Promise.resolve();
   if (!options.distributed) background.push(sendWebhooks(stop.signal));

@@ -98,7 +98,7 @@ export interface WebhookSenderOptions {
   readonly pollIntervalMs?: number;
 }
 
-/** Runs until `signal` aborts. Starts where it stopped; the first time, at the log's end (no flood of history). */
+/** Runs until `signal` aborts. Starts where it stopped; the first time, where `markWebhookStart` (awaited before the server listens) put it: the log's end then, so no flood of history. */
 export async function runSystemWebhooks(options: WebhookSenderOptions): Promise<void> {
   const { database, store, config, signal } = options;
   const log = options.log ?? ((message: string) => console.error(message));
@@ -140,7 +140,8 @@ export async function runSystemWebhooks(options: WebhookSenderOptions): Promise<
 
   while (!signal.aborted) {
     try {
-      const after = (await readCheckpoint(database)) ?? (await store.lastCheckpoint());
+      // No stored place: the log was empty when `markWebhookStart` ran, so from its first event.
+      const after = await readCheckpoint(database);
       await store.follow({
         after,
         signal,
@@ -160,6 +161,20 @@ export async function runSystemWebhooks(options: WebhookSenderOptions): Promise<
       await sleep(1000, signal);
     }
   }
+}
+
+/**
+ * Fixes where a first start begins — the log's end now — before the server takes requests,
+ * so the first changes it records (a repo enabled right after start) are sent, not skipped
+ * by a follower that looked at the end a moment too late. A stored place is kept.
+ */
+export async function markWebhookStart(database: Database, store: EventStore): Promise<void> {
+  const end = await store.lastCheckpoint();
+  if (!end) return; // an empty log: the follower starts at its beginning anyway
+  await database.query(sql`
+    insert into ${checkpoints} (name, transaction_id, global_position, updated_at)
+    values (${CHECKPOINT_NAME}, ${end.transactionId}::xid8, ${end.globalPosition}::bigint, now())
+    on conflict (name) do nothing`);
 }
 
 async function readCheckpoint(database: Database): Promise<Checkpoint | null> {
