@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { openPostgres } from '../../src/events/database.ts';
+import { newSecretKeyText, parseSecretKey } from '../../src/secrets/sealed-value.ts';
 import { startServer, type RunningServer } from '../../src/server/runtime.ts';
 import { dropDatabase, freshDatabaseUrl } from '../support/postgres.ts';
 
@@ -77,6 +78,7 @@ describe('the web page', { skip: existsSync(CHROMIUM) ? false : `no ${CHROMIUM}:
       port: 0,
       hostname: '127.0.0.1',
       embeddedRunner: { engine: 'exec', capacity: 2 },
+      secretKey: parseSecretKey(newSecretKeyText()),
       log: () => {},
     });
     browser = await launchChromium();
@@ -106,6 +108,18 @@ describe('the web page', { skip: existsSync(CHROMIUM) ? false : `no ${CHROMIUM}:
     await page.getByRole('heading', { name: 'Settings' }).waitFor(WAIT);
     assert.equal(new URL(page.url()).pathname, '/acme/web/settings');
     assert.equal(await page.getByLabel('URL').inputValue(), `${server.url}/hook`);
+    // A secret is listed by name; its value never comes back to the page.
+    await page.getByLabel('Name', { exact: true }).first().fill('deploy_key');
+    await page.getByLabel('Value').fill('s3cr3t-value-never-shown');
+    await page.getByRole('button', { name: 'Add secret' }).click();
+    await page.getByRole('list', { name: 'secrets' }).getByText('deploy_key').waitFor(WAIT);
+    assert.doesNotMatch(await page.content(), /s3cr3t-value-never-shown/);
+    await page.locator('#cron-name').fill('nightly');
+    await page.getByLabel('Schedule').fill('@daily');
+    await page.getByRole('button', { name: 'Add cron job' }).click();
+    await page.getByRole('list', { name: 'cron jobs' }).getByText('nightly').waitFor(WAIT);
+    await page.getByRole('button', { name: 'remove cron job nightly' }).click();
+    await page.getByRole('list', { name: 'cron jobs' }).getByText('none').waitFor(WAIT);
 
     await page.goto(`${server.url}/acme/web`);
     await page.getByText('New build').click();

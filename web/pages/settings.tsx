@@ -117,30 +117,37 @@ function CopyField({ id, value, secret = false }: { id: string; value: string; s
   );
 }
 
-function Secrets({ slug }: { slug: string }) {
-  const list = useData(() => api<Secret[]>(`${repoPath(slug)}/secrets`), `secrets:${slug}`);
+/** A repo's named sub-resources (secrets, cron jobs): list, add from a form, remove by name. */
+function useNamedItems<T>(path: string, bodyOf: (form: FormData) => unknown) {
+  const list = useData(() => api<T[]>(path), path);
   const [error, setError] = useState<Error | undefined>();
-  const add = async (event: Event) => {
-    event.preventDefault();
-    const element = event.currentTarget as HTMLFormElement;
-    const form = new FormData(element);
+  const attempt = async (work: () => Promise<unknown>) => {
     try {
-      await api(`${repoPath(slug)}/secrets`, { method: 'POST', body: { name: form.get('name'), data: form.get('data'), pull_request: form.get('pull_request') === 'on' } });
-      element.reset();
+      await work();
       setError(undefined);
       list.reload();
     } catch (failure) {
       setError(failure as Error);
     }
   };
-  const remove = async (name: string) => {
-    try {
-      await api(`${repoPath(slug)}/secrets/${encodeURIComponent(name)}`, { method: 'DELETE' });
-      list.reload();
-    } catch (failure) {
-      setError(failure as Error);
-    }
+  const add = (event: Event) => {
+    event.preventDefault();
+    const element = event.currentTarget as HTMLFormElement;
+    return attempt(async () => {
+      await api(path, { method: 'POST', body: bodyOf(new FormData(element)) });
+      element.reset();
+    });
   };
+  const remove = (name: string) => attempt(() => api(`${path}/${encodeURIComponent(name)}`, { method: 'DELETE' }));
+  return { list, error, add, remove };
+}
+
+function Secrets({ slug }: { slug: string }) {
+  const { list, error, add, remove } = useNamedItems<Secret>(`${repoPath(slug)}/secrets`, (form) => ({
+    name: form.get('name'),
+    data: form.get('data'),
+    pull_request: form.get('pull_request') === 'on',
+  }));
   return (
     <section aria-labelledby="secrets">
       <h2 id="secrets">Secrets</h2>
@@ -177,29 +184,11 @@ function Secrets({ slug }: { slug: string }) {
 }
 
 function CronJobs({ slug }: { slug: string }) {
-  const list = useData(() => api<Cron[]>(`${repoPath(slug)}/cron`), `cron:${slug}`);
-  const [error, setError] = useState<Error | undefined>();
-  const add = async (event: Event) => {
-    event.preventDefault();
-    const element = event.currentTarget as HTMLFormElement;
-    const form = new FormData(element);
-    try {
-      await api(`${repoPath(slug)}/cron`, { method: 'POST', body: { name: form.get('name'), expr: form.get('expr'), branch: form.get('branch') || undefined } });
-      element.reset();
-      setError(undefined);
-      list.reload();
-    } catch (failure) {
-      setError(failure as Error);
-    }
-  };
-  const remove = async (name: string) => {
-    try {
-      await api(`${repoPath(slug)}/cron/${encodeURIComponent(name)}`, { method: 'DELETE' });
-      list.reload();
-    } catch (failure) {
-      setError(failure as Error);
-    }
-  };
+  const { list, error, add, remove } = useNamedItems<Cron>(`${repoPath(slug)}/cron`, (form) => ({
+    name: form.get('name'),
+    expr: form.get('expr'),
+    branch: form.get('branch') || undefined,
+  }));
   return (
     <section aria-labelledby="cron">
       <h2 id="cron">Cron jobs</h2>
