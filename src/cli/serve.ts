@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -42,7 +42,7 @@ export async function serveCommand(args: string[], mode: 'serve' | 'server'): Pr
       port,
       publicHost: values.host ?? process.env.RUNLOG_HOST,
       databaseUrl: target.kind === 'postgres' ? target.url : undefined,
-      ...(mode === 'serve' ? embeddedRunnerFromEnv() : distributedFromEnv()),
+      ...(mode === 'serve' ? embeddedRunnerFromEnv(target.kind === 'postgres' ? target.url : target.dir) : distributedFromEnv()),
       ...webhooksFromEnv(),
       // One JSON line per request on stderr, each with its request id.
       logger: pino({ base: { service: `runlog-${mode}` } }, pino.destination(2)),
@@ -78,13 +78,18 @@ function webhooksFromEnv() {
   }
 }
 
-/** The built-in runner of `serve`: RUNLOG_ENGINE (auto, docker, exec or none) and RUNLOG_CAPACITY (parallel stages). */
-function embeddedRunnerFromEnv() {
+/**
+ * The built-in runner of `serve`: RUNLOG_ENGINE (auto, docker, exec or none) and RUNLOG_CAPACITY
+ * (parallel stages). Its engine scope comes from the database, so a restart sweeps what a
+ * crashed run of the same installation left, and never another installation's steps.
+ */
+function embeddedRunnerFromEnv(database: string) {
   const engine = process.env.RUNLOG_ENGINE || 'auto';
   if (!['auto', 'docker', 'exec', 'none'].includes(engine)) throw new ConfigError(`RUNLOG_ENGINE must be auto, docker, exec or none, got '${engine}'`);
   const capacity = Number(process.env.RUNLOG_CAPACITY || 2);
   if (!Number.isInteger(capacity) || capacity < 1 || capacity > 64) throw new ConfigError(`RUNLOG_CAPACITY must be a whole number from 1 to 64, got '${process.env.RUNLOG_CAPACITY}'`);
-  return engine === 'none' ? {} : { embeddedRunner: { engine: engine as 'auto' | 'docker' | 'exec', capacity } };
+  const scope = `embedded-${createHash('sha256').update(database).digest('hex').slice(0, 12)}`;
+  return engine === 'none' ? {} : { embeddedRunner: { engine: engine as 'auto' | 'docker' | 'exec', capacity, scope } };
 }
 
 /** `server` with RUNLOG_NATS_URL hands stages to `runlog runner`s over JetStream; they reach it with RUNLOG_RPC_SECRET. */

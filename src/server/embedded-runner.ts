@@ -33,6 +33,8 @@ export type EmbeddedRunnerOptions = {
   log?: (message: string) => void;
   /** How long a failed stage's workspace is kept for a restart from a step (0: not at all). */
   workspaceRetentionMs?: number;
+  /** The engine's label for this runner's containers and folders (see ServerOptions.embeddedRunner.scope); default `name`. */
+  scope?: string;
 };
 
 /**
@@ -44,7 +46,7 @@ export async function runEmbeddedRunner(options: EmbeddedRunnerOptions): Promise
   const { database, store } = options;
   const name = options.name ?? `${hostname()}-embedded`;
   const runner = { id: `embedded:${name}`, name };
-  await options.engine.sweep({ runner: name }).catch((error: unknown) => options.log?.(`runlog: sweep failed: ${String(error)}`));
+  await options.engine.sweep({ runner: options.scope ?? name }).catch((error: unknown) => options.log?.(`runlog: sweep failed: ${String(error)}`));
 
   async function claim(offer: StageOffer): Promise<ClaimedStage> {
     const leaseToken = randomUUID();

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { connect as connectNats, type NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import { createApp } from '../api/app.ts';
@@ -39,7 +40,18 @@ export type ServerOptions = {
   publicHost?: string;
   log?: (message: string) => void;
   /** `runlog serve`'s built-in runner, fed by the in-process queue; absent: no runner in this process. */
-  embeddedRunner?: { engine: EngineChoice; capacity: number; name?: string; workspaceRetentionMs?: number };
+  embeddedRunner?: {
+    engine: EngineChoice;
+    capacity: number;
+    name?: string;
+    workspaceRetentionMs?: number;
+    /**
+     * What the engine labels its containers and folders with, and sweeps at start: one
+     * installation's own (`runlog serve` derives it from its database). Absent: one of this
+     * process's own, so a server never kills the steps of another running on the host.
+     */
+    scope?: string;
+  };
   /** How long a restart's offer waits for the runner keeping its workspace before any runner may take it (default 30 s). */
   routeWaitMs?: number;
   /** `runlog server` with RUNLOG_NATS_URL: dispatch on JetStream to `runlog runner`s, their RPC under /rpc, and the reaper. */
@@ -111,7 +123,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   if (options.embeddedRunner) {
     const queue = createMemoryQueue();
     const name = options.embeddedRunner.name ?? 'embedded';
-    const engine = await pickEngine(options.embeddedRunner.engine, name);
+    const scope = options.embeddedRunner.scope ?? `${name}-${randomBytes(4).toString('hex')}`;
+    const engine = await pickEngine(options.embeddedRunner.engine, scope);
     engineKind = engine.kind;
     background.push(
       runDispatcher({ database, queue, signal: stop.signal, hints: queueHints, log, requeue, routeWaitMs }),
@@ -123,6 +136,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         capacity: options.embeddedRunner.capacity,
         signal: stop.signal,
         name,
+        scope,
         secretKey: options.secretKey,
         log,
         workspaceRetentionMs: options.embeddedRunner.workspaceRetentionMs ?? retentionFromEnv(),
