@@ -17,6 +17,7 @@ export function registerHookRoutes(app: App, deps: ResolvedDeps) {
     database: deps.database,
     store: deps.store,
     secretKey: deps.repoSecretKey,
+    waitForProjections: deps.waitForProjections,
     get system() {
       return deps.system;
     },

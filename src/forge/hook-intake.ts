@@ -1,5 +1,6 @@
 import { and, eq, isNull, lt } from 'drizzle-orm';
 import type { Database } from '../events/database.ts';
+import type { Checkpoint } from '../events/checkpoint.ts';
 import type { EventStore } from '../events/event-store.ts';
 import { IllegalCommand } from '../events/decider-errors.ts';
 import { repoIdFor } from '../events/repo-decider.ts';
@@ -39,6 +40,8 @@ export type HookDeps = {
   log(message: string): void;
   /** Told after each cancel this intake appends (runlog server publishes the NATS cancel hint). */
   onCancelRequested?: (buildId: string) => void;
+  /** Resolves once the views hold the log up to `checkpoint`: a cancel must see every build already made. */
+  waitForProjections?: (checkpoint: Checkpoint | undefined) => Promise<void>;
 };
 
 export type HookRequest = { header(name: string): string | undefined; body: Uint8Array };
@@ -181,6 +184,9 @@ export function createHookIntake(deps: HookDeps) {
   }
 
   async function cancelUnfinished(repo: RepoRow, which: { event: string; ref?: string; branch?: string; below?: number }, reason: string): Promise<number[]> {
+    // The builds view may not hold the newest builds yet (hooks do not wait for it when they
+    // create one): catch it up to the log's end, or a close would miss the build just made.
+    await deps.waitForProjections?.((await deps.store.lastCheckpoint()) ?? undefined);
     const rows = await deps.database.db
       .select({ id: builds.id, number: builds.number })
       .from(builds)
