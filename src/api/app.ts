@@ -3,7 +3,7 @@ import { Hono } from 'hono';
 import type { Database } from '../events/database.ts';
 import type { Checkpoint, EventStore } from '../events/event-store.ts';
 import type { SystemInfo } from '../pipeline/trigger.ts';
-import { derivedRepoSecretKey } from '../forge/repo-secrets.ts';
+import { repoSecretKey, type RepoSecretKey } from '../forge/repo-secrets.ts';
 import { authenticate, type Caller } from './auth.ts';
 import { registerBuildRoutes } from './build-routes.ts';
 import { registerHistoryRoutes } from './history-routes.ts';
@@ -57,14 +57,14 @@ export type AppDeps = {
   /** fetch for forge API calls (tests point it nowhere else than loopback anyway); default: global fetch. */
   forgeFetch?: FetchLike;
 };
-/** The deps with the defaults `createApp` fills in: `repoSecretKey` seals the webhook secret and forge token (secretKey, else one derived from the admin token — hooks work without RUNLOG_SECRET_KEY). */
-export type ResolvedDeps = AppDeps & { repoSecretKey: SecretKey };
+/** The deps with the defaults `createApp` fills in: `repoSecretKey` seals the webhook secret and forge token (src/forge/repo-secrets.ts: secretKey, else one derived from the admin token — hooks work without RUNLOG_SECRET_KEY). */
+export type ResolvedDeps = AppDeps & { repoSecretKey: RepoSecretKey };
 
 export type Env = { Variables: { caller: Caller } };
 export type App = Hono<Env>;
 
 export function createApp(given: AppDeps): App {
-  const deps: ResolvedDeps = Object.assign(Object.create(given) as AppDeps, { repoSecretKey: given.secretKey ?? derivedRepoSecretKey(given.adminToken) });
+  const deps: ResolvedDeps = Object.assign(Object.create(given) as AppDeps, { repoSecretKey: repoSecretKey(given.secretKey, given.adminToken) });
   const app: App = new Hono<Env>();
   const httpCounters: HttpCounters = new Map();
   app.use('*', requestLog(deps.logger, httpCounters));

@@ -113,13 +113,15 @@ function distributedFromEnv() {
  * RUNLOG_SECRET_KEY seals repo secrets. `serve` without it generates one into
  * <data>/secret.key (mode 0600) on first start and reads it after, like the admin token;
  * `server` without it runs with secrets off (adding one answers 503 saying what to set),
- * because a key generated on one replica would not open secrets sealed on another.
+ * because a key generated on one replica would not open secrets sealed on another; its repos'
+ * webhook secrets and forge tokens are then sealed with a key derived from the admin token,
+ * which every replica has (src/forge/repo-secrets.ts).
  */
 function secretKeyFor(mode: 'serve' | 'server'): { key?: SecretKey; source: string } {
   try {
     const fromEnv = process.env.RUNLOG_SECRET_KEY;
     if (fromEnv) return { key: parseSecretKey(fromEnv), source: 'RUNLOG_SECRET_KEY' };
-    if (mode === 'server') return { source: 'off (set RUNLOG_SECRET_KEY to add secrets)' };
+    if (mode === 'server') return { source: 'none: secrets cannot be added, and webhook secrets and forge tokens are sealed with a key derived from RUNLOG_ADMIN_TOKEN (set RUNLOG_SECRET_KEY)' };
     const file = join(dataDir(), 'secret.key');
     if (existsSync(file)) return { key: parseSecretKey(readFileSync(file, 'utf8')), source: file };
     const text = newSecretKeyText();

@@ -7,7 +7,6 @@ import { repoIdFor } from '../events/repo-decider.ts';
 import { RepoSettings } from '../events/repo-events.ts';
 import type { SystemInfo, Trigger } from '../pipeline/trigger.ts';
 import { builds, repos } from '../projections/tables.ts';
-import type { SecretKey } from '../secrets/sealed-value.ts';
 import { handleBuildCommand } from '../server/command-handler.ts';
 import { createBuild, type CreatedBuild } from '../server/create-build.ts';
 import { blockReasonFor } from './build-gate.ts';
@@ -19,7 +18,7 @@ import { parseGithubHook } from './github-hook.ts';
 import { parseGitlabHook } from './gitlab-hook.ts';
 import { hookHeaders, signatureHeader, signatureMatches } from './hook-signature.ts';
 import { HookPayloadError, HookTrigger, skipReason, type Forge } from './hook-trigger.ts';
-import { forgeAccessOf, openRepoSecret } from './repo-secrets.ts';
+import { forgeAccessOf, openRepoSecret, RepoSecretError, type RepoSecretKey } from './repo-secrets.ts';
 
 /**
  * `POST /hook`: a forge's webhook in, at most one build out. The order matters for safety:
@@ -32,7 +31,8 @@ import { forgeAccessOf, openRepoSecret } from './repo-secrets.ts';
 export type HookDeps = {
   database: Database;
   store: EventStore;
-  secretKey: SecretKey;
+  /** Opens the repo's webhook secret and forge token (src/forge/repo-secrets.ts). */
+  secretKey: RepoSecretKey;
   system: SystemInfo;
   configSource: ConfigSource;
   fetch?: FetchLike;
@@ -45,7 +45,7 @@ export type HookDeps = {
 };
 
 export type HookRequest = { header(name: string): string | undefined; body: Uint8Array };
-export type HookAnswer = { status: 200 | 400 | 401 | 404; body: { message: string } & Record<string, unknown> };
+export type HookAnswer = { status: 200 | 400 | 401 | 404 | 503; body: { message: string } & Record<string, unknown> };
 
 type RepoRow = typeof repos.$inferSelect;
 
@@ -86,7 +86,7 @@ export function createHookIntake(deps: HookDeps) {
     try {
       clear = openRepoSecret(deps.secretKey, repo.id, 'webhookSecret', repo.webhookSecret);
     } catch {
-      deps.log(`runlog: the webhook secret of ${repo.slug} does not open with this RUNLOG_SECRET_KEY; POST /api/repos/${repo.slug}/repair makes a new one`);
+      deps.log(`runlog: the webhook secret of ${repo.slug} does not open with this server's key (RUNLOG_SECRET_KEY, or RUNLOG_ADMIN_TOKEN without it, changed?); POST /api/repos/${repo.slug}/repair makes a new one`);
     }
     secrets.set(repo.id, { sealed: repo.webhookSecret, clear });
     if (secrets.size > 10_000) secrets.delete(secrets.keys().next().value!);
@@ -147,7 +147,15 @@ export function createHookIntake(deps: HookDeps) {
   async function build(repo: RepoRow, hook: Extract<HookTrigger, { kind: 'build' }>): Promise<HookAnswer> {
     const skip = skipReason(hook.trigger);
     if (skip) return answer(200, skip);
-    const access = forgeAccessOf(deps.secretKey, repo);
+    let access: ReturnType<typeof forgeAccessOf>;
+    try {
+      access = forgeAccessOf(deps.secretKey, repo);
+    } catch (error) {
+      if (!(error instanceof RepoSecretError)) throw error;
+      // The server's fault, not the forge's, and nothing is stored: once the token is set
+      // again the forge's "redeliver" makes the build this push should have made.
+      return answer(503, `the forge_token of ${repo.slug} does not open with this server's key (RUNLOG_SECRET_KEY changed?): set it again with PATCH /api/repos/${repo.slug}, then redeliver this webhook`);
+    }
     const files =
       hook.trigger.changedFiles ?? (hook.compare ? await changedFiles(access, hook.compare, deps.fetch) : undefined);
     const trigger: Trigger = { ...hook.trigger, ...(files ? { changedFiles: files } : {}) };
