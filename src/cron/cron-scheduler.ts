@@ -51,9 +51,16 @@ export async function runCronScheduler(options: CronSchedulerOptions): Promise<v
     } catch (error) {
       log(`runlog: cron: ${error instanceof Error ? error.message : String(error)}`);
     }
+    // The listener goes when the wait ends either way: one left per tick piled up on the
+    // server's lifetime signal (a tick a second, for as long as the server runs).
     await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, options.everyMs ?? 1000);
-      signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
+      const done = () => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', done);
+        resolve();
+      };
+      const timer = setTimeout(done, options.everyMs ?? 1000);
+      signal.addEventListener('abort', done, { once: true });
     });
   }
 }
