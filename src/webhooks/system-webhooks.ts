@@ -6,10 +6,9 @@
 // backoff and then skipped with a log line — webhooks never fail or hold up a build, and
 // while an endpoint stays down each message gets one try, so a dead receiver does not
 // stall the rest.
-import { inArray, sql } from 'drizzle-orm';
-import type { Checkpoint } from '../events/checkpoint.ts';
+import { inArray } from 'drizzle-orm';
 import type { Database } from '../events/database.ts';
-import { checkpoints } from '../events/event-table.ts';
+import { markFollowerStart, readFollowerCheckpoint, writeFollowerCheckpoint } from '../events/follower-checkpoint.ts';
 import type { EventStore, StoredEvent } from '../events/event-store.ts';
 import { repoJson } from '../api/drone-json.ts';
 import { buildSnapshots } from '../live/build-snapshots.ts';
@@ -141,7 +140,7 @@ export async function runSystemWebhooks(options: WebhookSenderOptions): Promise<
   while (!signal.aborted) {
     try {
       // No stored place: the log was empty when `markWebhookStart` ran, so from its first event.
-      const after = await readCheckpoint(database);
+      const after = await readFollowerCheckpoint(database, CHECKPOINT_NAME);
       await store.follow({
         after,
         signal,
@@ -152,7 +151,7 @@ export async function runSystemWebhooks(options: WebhookSenderOptions): Promise<
             await Promise.all(config.endpoints.map((endpoint) => post(endpoint, delivery, body)));
             if (signal.aborted) return; // unsent: the checkpoint stays, the batch is sent again next time
           }
-          await writeCheckpoint(database, checkpoint);
+          await writeFollowerCheckpoint(database, CHECKPOINT_NAME, checkpoint);
         },
       });
     } catch (error) {
@@ -163,33 +162,8 @@ export async function runSystemWebhooks(options: WebhookSenderOptions): Promise<
   }
 }
 
-/**
- * Fixes where a first start begins — the log's end now — before the server takes requests,
- * so the first changes it records (a repo enabled right after start) are sent, not skipped
- * by a follower that looked at the end a moment too late. A stored place is kept.
- */
-export async function markWebhookStart(database: Database, store: EventStore): Promise<void> {
-  const end = await store.lastCheckpoint();
-  if (!end) return; // an empty log: the follower starts at its beginning anyway
-  await database.query(sql`
-    insert into ${checkpoints} (name, transaction_id, global_position, updated_at)
-    values (${CHECKPOINT_NAME}, ${end.transactionId}::xid8, ${end.globalPosition}::bigint, now())
-    on conflict (name) do nothing`);
-}
-
-async function readCheckpoint(database: Database): Promise<Checkpoint | null> {
-  const [row] = await database.query<{ tx: string; pos: string }>(
-    sql`select transaction_id::text as tx, global_position::text as pos from ${checkpoints} where name = ${CHECKPOINT_NAME}`,
-  );
-  return row ? { transactionId: row.tx, globalPosition: row.pos } : null;
-}
-
-async function writeCheckpoint(database: Database, checkpoint: Checkpoint): Promise<void> {
-  await database.query(sql`
-    insert into ${checkpoints} (name, transaction_id, global_position, updated_at)
-    values (${CHECKPOINT_NAME}, ${checkpoint.transactionId}::xid8, ${checkpoint.globalPosition}::bigint, now())
-    on conflict (name) do update set transaction_id = excluded.transaction_id, global_position = excluded.global_position, updated_at = now()`);
-}
+/** Fixes a first start's place at the log's end before the server listens (see follower-checkpoint.ts). */
+export const markWebhookStart = (database: Database, store: EventStore) => markFollowerStart(database, store, CHECKPOINT_NAME);
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
