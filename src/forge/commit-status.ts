@@ -36,24 +36,36 @@ export function forgeState(status: BuildStatus): ForgeState {
       return { github: 'error', gitea: 'error', gitlab: 'canceled', description: 'Build was killed' };
     case 'declined':
       return { github: 'error', gitea: 'error', gitlab: 'canceled', description: 'Build was declined' };
-    default:
+    case 'error':
       return { github: 'error', gitea: 'error', gitlab: 'failed', description: 'Build errored' };
+    default: {
+      const never: never = status;
+      return never;
+    }
   }
 }
 
 export const statusContext = (event: string) => `continuous-integration/runlog/${event === 'pull_request' ? 'pr' : event}`;
 
-/** Sends one status; throws ForgeApiError (or a network error) when the forge did not take it. */
-export async function postCommitStatus(status: CommitStatus, fetch?: FetchLike): Promise<void> {
+/** The forge call for one status (pure): the path under the API base and the JSON body; undefined when there is nothing to send (no API, no commit). */
+export function commitStatusRequest(status: CommitStatus): { path: string; body: Record<string, string> } | undefined {
   const { access } = status;
-  if (!hasApi(access) || status.sha === '') return;
+  if (!hasApi(access) || status.sha === '') return undefined;
   const state = forgeState(status.status);
   const context = statusContext(status.event);
-  const body =
+  const body: Record<string, string> =
     access.forge === 'gitlab'
       ? { state: state.gitlab, target_url: status.link, description: state.description, name: context }
       : { state: access.forge === 'github' ? state.github : state.gitea, target_url: status.link, description: state.description, context };
-  const response = await forgeRequest(access, `${repoPath(access)}/statuses/${encodeURIComponent(status.sha)}`, { method: 'POST', body, fetch });
+  return { path: `${repoPath(access)}/statuses/${encodeURIComponent(status.sha)}`, body };
+}
+
+/** Sends one status; throws ForgeApiError (or a network error) when the forge did not take it. */
+export async function postCommitStatus(status: CommitStatus, fetch?: FetchLike): Promise<void> {
+  const { access } = status;
+  const request = commitStatusRequest(status);
+  if (!request || !hasApi(access)) return;
+  const response = await forgeRequest(access, request.path, { method: 'POST', body: request.body, fetch });
   if (!response.ok) throw await describeFailure(response, `commit status for ${access.slug}@${status.sha.slice(0, 10)}`);
   await response.body?.cancel();
 }

@@ -26,6 +26,8 @@ import { retentionFromEnv } from '../runner/workspace-keeper.ts';
 import { handleBuildCommand } from './command-handler.ts';
 import { runReaper } from './reaper.ts';
 import { markWebhookStart, runSystemWebhooks, type WebhookConfig } from '../webhooks/system-webhooks.ts';
+import { markCommitStatusStart, runCommitStatuses } from '../forge/status-follower.ts';
+import { repoSecretKey } from '../forge/repo-secrets.ts';
 
 export const VERSION = '0.1.0';
 
@@ -62,6 +64,8 @@ export type ServerOptions = {
   webhooks?: WebhookConfig;
   /** Structured JSON request logs (pino); absent: none. */
   logger?: Logger;
+  /** Commit statuses to the repos' forges (always on; this only tunes them): pauses between tries, default 1, 4, 16 s. */
+  commitStatuses?: { retryDelaysMs?: readonly number[] };
 };
 
 export type RunningServer = { port: number; url: string; engine?: string; close(): Promise<void> };
@@ -148,6 +152,19 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const sendWebhooks = (signal: AbortSignal) =>
     webhooks ? runSystemWebhooks({ database, store, config: webhooks, signal, version: VERSION, log }) : Promise.resolve();
   if (!options.distributed) background.push(sendWebhooks(stop.signal));
+  await markCommitStatusStart(database, store);
+  const sendStatuses = (signal: AbortSignal) =>
+    runCommitStatuses({
+      database,
+      store,
+      secretKey: repoSecretKey(options.secretKey, options.adminToken),
+      system: () => system,
+      signal,
+      log,
+      ...(options.logger ? { logger: options.logger } : {}),
+      ...(options.commitStatuses?.retryDelaysMs ? { retryDelaysMs: options.commitStatuses.retryDelaysMs } : {}),
+    });
+  if (!options.distributed) background.push(sendStatuses(stop.signal));
   if (options.distributed && nats) {
     const { rpcSecret, leaseTtlSeconds } = options.distributed;
     const { namespace } = nats;
@@ -159,6 +176,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         // A lease is looked at a few times per TTL, so it is reaped soon after it lapses.
         runReaper({ database, store, signal, everyMs: Math.min(1000, (leaseTtlSeconds * 1000) / 3), log }),
         sendWebhooks(signal),
+        sendStatuses(signal),
         runCronScheduler({ ...cronOptions, signal }),
       ]);
     const url = options.databaseUrl;
