@@ -20,8 +20,8 @@ export type ConfigRequest = {
   ref: string;
 };
 
-/** `commit`: the sha the text was read at, when the source knows it (git always does). */
-export type ConfigResult = { ok: true; text: string; commit: string } | { ok: false; message: string };
+/** `commit`: the sha the text was (or would have been) read at, when the source knows it (git does once it fetched). */
+export type ConfigResult = { ok: true; text: string; commit: string } | { ok: false; message: string; commit?: string };
 
 export type ConfigSource = (request: ConfigRequest) => Promise<ConfigResult>;
 
@@ -106,7 +106,7 @@ async function fromGit(request: ConfigRequest, timeoutMs: number): Promise<Confi
       const text = await git(['show', `${commit}:${request.path}`], dir, timeoutMs);
       return { ok: true, text, commit };
     } catch {
-      return { ok: false, message: `${request.path}: not found in ${redact(url)} at ${commit}` };
+      return { ok: false, message: `${request.path}: not found in ${redact(url)} at ${commit}`, commit };
     }
   } finally {
     await rm(dir, { recursive: true, force: true });
