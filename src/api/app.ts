@@ -31,7 +31,7 @@ import { renderMetrics } from './metrics.ts';
 import { registerOpenApiRoutes } from './openapi.ts';
 import { registerWebRoutes } from '../web/routes.ts';
 import { registerHookRoutes } from './hook-routes.ts';
-import type { ConfigSource } from '../forge/config-source.ts';
+import { createConfigSource, type ConfigSource } from '../forge/config-source.ts';
 import type { FetchLike } from '../forge/forge-api.ts';
 
 /** What the API needs; `createApp` builds it from these and nothing else (tests call it without a socket). */
@@ -57,14 +57,16 @@ export type AppDeps = {
   /** fetch for forge API calls (tests point it nowhere else than loopback anyway); default: global fetch. */
   forgeFetch?: FetchLike;
 };
-/** The deps with the defaults `createApp` fills in: `repoSecretKey` seals the webhook secret and forge token (src/forge/repo-secrets.ts: secretKey, else one derived from the admin token — hooks work without RUNLOG_SECRET_KEY). */
-export type ResolvedDeps = AppDeps & { repoSecretKey: RepoSecretKey };
+/** The deps with the defaults `createApp` fills in: `repoSecretKey` seals the webhook secret and forge token (src/forge/repo-secrets.ts: secretKey, else one derived from the admin token — hooks work without RUNLOG_SECRET_KEY); `configSource` is shared by hooks and manual builds. */
+export type ResolvedDeps = AppDeps & { repoSecretKey: RepoSecretKey; configSource: ConfigSource };
 
 export type Env = { Variables: { caller: Caller } };
 export type App = Hono<Env>;
 
 export function createApp(given: AppDeps): App {
-  const deps: ResolvedDeps = Object.assign(Object.create(given) as AppDeps, { repoSecretKey: repoSecretKey(given.secretKey, given.adminToken) });
+  // One config source (and so one cache by sha) for hooks and manual builds.
+  const configSource = given.configSource ?? createConfigSource({ ...(given.forgeFetch ? { fetch: given.forgeFetch } : {}) });
+  const deps: ResolvedDeps = Object.assign(Object.create(given) as AppDeps, { repoSecretKey: repoSecretKey(given.secretKey, given.adminToken), configSource });
   const app: App = new Hono<Env>();
   const httpCounters: HttpCounters = new Map();
   app.use('*', requestLog(deps.logger, httpCounters));

@@ -28,6 +28,7 @@ export const RepoBody = z
   .strict();
 export type RepoBody = z.infer<typeof RepoBody>;
 
+/** `config`: the pipeline text to run instead of the repo's config at the commit (absent: read from the forge or git). */
 export const BuildBody = z.object({ config: z.string().max(1024 * 1024).optional() }).strict();
 
 /** Seals a secret setting of this repo (sealed-value.ts); only sealed text reaches the events. */

@@ -2,7 +2,9 @@ import { RepoSettings } from '../events/repo-events.ts';
 import type { BuildCommand } from '../events/build-commands.ts';
 import { handleBuildCommand } from '../server/command-handler.ts';
 import { createBuild } from '../server/create-build.ts';
-import type { App, AppDeps, Env } from './app.ts';
+import type { App, Env, ResolvedDeps } from './app.ts';
+import { manualBuildSource } from '../forge/manual-build-source.ts';
+import { forgeAccessOf, RepoSecretError } from '../forge/repo-secrets.ts';
 import { requireRepo } from './access.ts';
 import type { Context } from 'hono';
 import { BuildBody, buildParams, isFormBody, parseBody, positiveInt, requestFields } from './bodies.ts';
@@ -15,7 +17,7 @@ import { readStepLog, type StoredChunk } from '../logs/log-store.ts';
 const RESERVED_QUERY = new Set(['branch', 'commit', 'access_token']);
 
 /** Drone's build paths (the build's own history is in history-routes.ts). */
-export function registerBuildRoutes(app: App, deps: AppDeps) {
+export function registerBuildRoutes(app: App, deps: ResolvedDeps) {
   const clock = deps.now ?? (() => new Date());
 
   /** The route's repository, once the caller is known to have `need` on it; and who the caller is. */
@@ -62,19 +64,36 @@ export function registerBuildRoutes(app: App, deps: AppDeps) {
     const form = isFormBody(c.req.header('content-type'));
     const fields = requestFields(c.req.query(), c.req.header('content-type'), text);
     const body = form ? {} : parseBody(BuildBody, text);
-    if (body.config === undefined) {
-      throw new ApiError(400, 'config: required until runlog reads the config from the forge; send {"config": "<the .drone.yml text>"}');
-    }
     const branch = fields.branch || repo.defaultBranch;
-    const commit = fields.commit ?? '';
+    let commit = fields.commit ?? '';
     if (commit !== '' && !/^[0-9a-fA-F]{7,64}$/.test(commit)) {
       throw new ApiError(400, `commit: expected a hexadecimal commit sha, got '${commit.slice(0, 80)}'`);
+    }
+    // Drone reads the config at the commit; a `config` in the body overrides it (a build of an
+    // edited pipeline without pushing it; runlog's own addition, kept from before it read forges).
+    let config: { text: string; error?: string };
+    if (body.config !== undefined) config = { text: body.config };
+    else {
+      let access;
+      try {
+        access = forgeAccessOf(deps.repoSecretKey, repo);
+      } catch (error) {
+        if (error instanceof RepoSecretError) {
+          throw new ApiError(503, `the forge_token of ${repo.slug} does not open with this server's key (RUNLOG_SECRET_KEY changed?): set it again with PATCH /api/repos/${repo.slug}, or send {"config": ...}`);
+        }
+        throw error;
+      }
+      const found = await manualBuildSource(deps.configSource, access, { path: repo.configPath, branch, commit }, deps.forgeFetch);
+      if (found.kind === 'refused') throw new ApiError(found.status, found.message);
+      commit = found.commit;
+      config = found.config.ok ? { text: found.config.text } : { text: '', error: found.config.message };
     }
     const params = buildParams(fields, RESERVED_QUERY);
     const created = await createBuild(deps.database, {
       repo: { id: repo.id, owner: repo.owner, name: repo.name, settings: RepoSettings.parse(repo) },
       trigger: { event: 'custom', ref: `refs/heads/${branch}`, branch, commit, after: commit, sender: login, params },
-      config: { path: repo.configPath, text: body.config },
+      config: { path: repo.configPath, text: config.text },
+      ...(config.error !== undefined ? { configError: config.error } : {}),
       createdBy: login,
       ...(repo.protected ? { block: 'protected' as const } : {}),
       system: deps.system,

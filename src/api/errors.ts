@@ -9,7 +9,7 @@ import { z } from 'zod';
  */
 export class ApiError extends Error {
   constructor(
-    readonly status: 400 | 401 | 403 | 404 | 409 | 413 | 415 | 422 | 503,
+    readonly status: 400 | 401 | 403 | 404 | 409 | 413 | 415 | 422 | 502 | 503,
     message: string,
     readonly code = 'bad_request',
   ) {
@@ -34,7 +34,7 @@ const hasStatus = (error: unknown): error is StatusError =>
 export function errorResponse(error: unknown, c: Context, log: (message: string) => void = console.error) {
   if (error instanceof HTTPException) return c.json({ message: error.message || 'request refused' }, error.status);
   if (error instanceof z.ZodError) return c.json({ message: describeZodError(error), code: 'invalid' }, 400);
-  if (hasStatus(error) && ((error.status >= 400 && error.status < 500) || (error instanceof ApiError && error.status === 503))) {
+  if (hasStatus(error) && ((error.status >= 400 && error.status < 500) || (error instanceof ApiError && error.status >= 502))) {
     return c.json({ message: error.message, code: error.code ?? 'refused' }, error.status as 400);
   }
   log(`runlog: unexpected error on ${c.req.method} ${c.req.path}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);

@@ -1,4 +1,3 @@
-import { createConfigSource } from '../forge/config-source.ts';
 import { createHookIntake } from '../forge/hook-intake.ts';
 import { newWebhookSecret, sealRepoSecret } from '../forge/repo-secrets.ts';
 import { handleRepoCommand } from '../server/command-handler.ts';
@@ -21,7 +20,7 @@ export function registerHookRoutes(app: App, deps: ResolvedDeps) {
     get system() {
       return deps.system;
     },
-    configSource: deps.configSource ?? createConfigSource({ ...(deps.forgeFetch ? { fetch: deps.forgeFetch } : {}) }),
+    configSource: deps.configSource,
     ...(deps.forgeFetch ? { fetch: deps.forgeFetch } : {}),
     now: deps.now ?? (() => new Date()),
     log: deps.log ?? ((message) => console.error(message)),

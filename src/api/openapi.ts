@@ -33,7 +33,7 @@ describeRoute('GET', '/api/repos/:owner/:name', { summary: 'A repository', tag: 
 describeRoute('PATCH', '/api/repos/:owner/:name', { summary: 'Change repository settings', body: RepoBody, tag: 'repos' });
 describeRoute('DELETE', '/api/repos/:owner/:name', { summary: 'Deactivate a repository (history is kept)', tag: 'repos' });
 describeRoute('GET', '/api/repos/:owner/:name/builds', { summary: 'Builds, newest first', query: { page: 'page number', per_page: 'up to 100', branch: 'only this branch' }, tag: 'builds' });
-describeRoute('POST', '/api/repos/:owner/:name/builds', { summary: 'Create a build', body: BuildBody, query: { branch: 'branch to build', commit: 'commit sha' }, tag: 'builds' });
+describeRoute('POST', '/api/repos/:owner/:name/builds', { summary: 'Create a build (config read at the commit; a body `config` overrides it)', body: BuildBody, query: { branch: 'branch to build (default: the repo default branch)', commit: 'commit sha (default: the branch head)' }, tag: 'builds' });
 describeRoute('GET', '/api/repos/:owner/:name/builds/:number', { summary: 'A build with its stages and steps (`?at=` as it stood then)', query: { at: 'a global position or a time' }, tag: 'builds' });
 describeRoute('DELETE', '/api/repos/:owner/:name/builds/:number', { summary: 'Cancel a build', tag: 'builds' });
 describeRoute('GET', '/api/repos/:owner/:name/builds/:number/events', { summary: "A build's events", query: { after: 'global position', limit: 'events per page', format: 'json or ndjson' }, tag: 'history' });

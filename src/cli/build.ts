@@ -12,6 +12,8 @@ const usage = `usage: runlog build <command> <owner/name> [...]
   ls <owner/name> [--branch b] [--page n] [--limit n]     builds, newest first
   info <owner/name> <number>                               a build with its stages and steps
   create <owner/name> [--branch b] [--commit sha] [--config file] [--param K=V ...]
+                    the repo's config at the commit (default: the branch head);
+                    --config file overrides it
   restart <owner/name> <number> [--param K=V ...]          a new build of the same commit and config
   restart <owner/name> <number> --from-step <stage>/<step> run again from that step
   cancel <owner/name> <number>

@@ -131,7 +131,7 @@ describe('API (Hono app over PGlite, no socket)', () => {
       ['POST', '/api/repos/acme/api', { config_path: '../../etc/passwd' }, /config_path/],
       ['PATCH', '/api/repos/acme/web', { trusted: 'yes' }, /trusted/],
       ['POST', '/api/repos/acme/web/builds', { config: 42 }, /config/],
-      ['POST', '/api/repos/acme/web/builds', {}, /config/],
+      // (`{}` is no longer bad: the config is read at the commit — test/forge/config-source.int.test.ts.)
       ['POST', '/api/repos/acme/web/builds?commit=zzz', { config: PIPELINE }, /commit/],
       ['GET', '/api/repos/acme/web/builds?per_page=1000', undefined, /per_page/],
       ['GET', '/api/repos/acme/web/builds/abc', undefined, /number/],

@@ -98,10 +98,11 @@ describe('REST routes (Drone paths) over PGlite', () => {
     const bad = await call('POST', '/api/repos/acme/web/builds?bad-key=1', { config: PIPELINE });
     assert.equal(bad.status, 400);
     assert.match(await message(bad), /bad-key.*environment variable/);
-    // drone-node's triggerBuild: `branch=...&commit=...` as a form body; the config must still come as JSON.
-    const form = await call('POST', '/api/repos/acme/web/builds', `branch=dev&commit=${SHA}`, { ...auth, 'content-type': 'application/x-www-form-urlencoded' });
+    // drone-node's triggerBuild: `branch=...&commit=...` as a form body; this repo has no forge and no clone URL to read the config from.
+    assert.equal((await call('POST', '/api/repos/zz/plain', {})).status, 200);
+    const form = await call('POST', '/api/repos/zz/plain/builds', `branch=dev&commit=${SHA}`, { ...auth, 'content-type': 'application/x-www-form-urlencoded' });
     assert.equal(form.status, 400);
-    assert.match(await message(form), /config: required/);
+    assert.match(await message(form), /config: zz\/plain has no forge API and no clone URL/);
   });
 
   test('latest: of the default branch, of ?branch= and of ?ref=; 404 when none', async () => {
