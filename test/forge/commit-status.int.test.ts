@@ -14,6 +14,7 @@ import { dropDatabase, freshDatabaseUrl } from '../support/postgres.ts';
 const TOKEN = 'status-admin-token';
 const GITHUB_TOKEN = 'ghp-status-token-0123';
 const GITLAB_TOKEN = 'glpat-status-token-4567';
+const GITEA_TOKEN = 'gitea-status-token-89ab';
 const SHA = '0123456789abcdef0123456789abcdef01234567';
 const SHA2 = 'fedcba9876543210fedcba9876543210fedcba98';
 const admin = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' };
@@ -43,8 +44,9 @@ async function fakeForge(): Promise<{ server: Server; url: string; posted: Poste
       const path = request.url ?? '';
       const github = /^\/repos\/acme\/hub\/statuses\/[0-9a-f]{40}$/.test(path) && request.headers.authorization === `Bearer ${GITHUB_TOKEN}`;
       const gitlab = /^\/projects\/group%2Flab\/statuses\/[0-9a-f]{40}$/.test(path) && request.headers['private-token'] === GITLAB_TOKEN;
+      const gitea = /^\/api\/v1\/repos\/org\/tea\/statuses\/[0-9a-f]{40}$/.test(path) && request.headers.authorization === `token ${GITEA_TOKEN}`;
       const json = request.headers['content-type'] === 'application/json' && request.method === 'POST';
-      const answered = !(github || gitlab) || !json ? 401 : posted.length === 0 ? 500 : 201;
+      const answered = !(github || gitlab || gitea) || !json ? 401 : posted.length === 0 ? 500 : 201;
       posted.push({ path, answered, body: raw ? JSON.parse(raw) : {} });
       response.writeHead(answered, { 'content-type': 'application/json' }).end('{}');
     });
@@ -85,6 +87,8 @@ describe('commit statuses to the forge (Postgres, exec runner, fake forge on loo
     await start();
     await call('POST', '/api/repos/acme/hub', { forge: 'github', forge_url: forge.url, forge_token: GITHUB_TOKEN });
     await call('POST', '/api/repos/group/lab', { forge: 'gitlab', forge_url: forge.url, forge_token: GITLAB_TOKEN });
+    await call('POST', '/api/repos/org/tea', { forge: 'gitea', forge_url: `${forge.url}/api/v1`, forge_token: GITEA_TOKEN });
+    await call('POST', '/api/repos/acme/badtoken', { forge: 'github', forge_url: forge.url, forge_token: 'not-the-token' });
     // A forge without a token gets no statuses (and a git-only repo has no API to post them to).
     await call('POST', '/api/repos/acme/notoken', { forge: 'github', forge_url: forge.url });
   });
@@ -124,6 +128,26 @@ describe('commit statuses to the forge (Postgres, exec runner, fake forge on loo
     const statuses = accepted('/projects/group%2Flab', SHA).map((p) => p.body);
     assert.deepEqual(statuses.map((s) => s.state), ['pending', 'running', 'success']);
     assert.ok(statuses.every((s) => s.name === 'continuous-integration/runlog/custom' && s.target_url.endsWith('/group/lab/1')));
+  });
+
+  test('given a Gitea repo, then /api/v1/repos/{o}/{n}/statuses/{sha} with its token header', async () => {
+    await call('POST', `/api/repos/org/tea/builds?commit=${SHA}`, { config: PIPELINE });
+    await until('the Gitea success', () => accepted('/api/v1/repos/org/tea', SHA).some((p) => p.body.state === 'success'));
+    assert.deepEqual(accepted('/api/v1/repos/org/tea', SHA).map((p) => p.body.description), ['Build is pending', 'Build is running', 'Build is passing']);
+  });
+
+  test('given a token the forge refuses (401), then each status is tried once, logged and skipped; the build still succeeds', async () => {
+    const build = await call('POST', `/api/repos/acme/badtoken/builds?commit=${SHA}`, { config: PIPELINE });
+    const tried = () => forge.posted.filter((p) => p.path.includes('/acme/badtoken/'));
+    await until('three refused statuses', () => tried().length >= 3);
+    await sleep(500); // a retry would come after 100 ms
+    assert.deepEqual(tried().map((p) => [p.answered, p.body.description]), [
+      [401, 'Build is pending'],
+      [401, 'Build is running'],
+      [401, 'Build is passing'],
+    ]);
+    assert.ok(logs.some((line) => line.includes('commit status not taken; skipped') && line.includes('acme/badtoken') && line.includes('401')));
+    assert.equal((await call('GET', `/api/repos/acme/badtoken/builds/${build.number}`)).status, 'success');
   });
 
   test('given a repo whose forge has no token, then nothing is posted for it', async () => {
