@@ -1,10 +1,13 @@
 // Per request: an id (`X-Request-Id` taken when it is sane, else generated, and echoed back),
-// one structured JSON access log line (pino) carrying it, and the counters /metrics reports
+// put into the metadata of every event the request appends (`requestId`, so `runlog events
+// --json` ties an event to its access log line), one structured JSON access log line (pino)
+// carrying it, and the counters /metrics reports
 // as `runlog_http_requests_total{route,method,status}` — by route pattern, not raw path, so
 // the series stay few.
 import { randomUUID } from 'node:crypto';
 import type { MiddlewareHandler } from 'hono';
 import type { Logger } from 'pino';
+import { withEventMetadata } from '../events/request-scope.ts';
 
 const SANE_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -17,7 +20,7 @@ export function requestLog(logger: Logger | undefined, counters: HttpCounters): 
     const log = logger?.child({ requestId });
     const started = performance.now();
     try {
-      await next();
+      await withEventMetadata({ requestId }, next);
     } finally {
       c.header('X-Request-Id', requestId);
       // The handler that answered: the deepest route reached (a catch-all that passed the

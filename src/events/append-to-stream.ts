@@ -8,6 +8,7 @@ import type { AppendResult, ExpectedVersion, NewEvent, StreamHead } from './even
 import { AppendNotFirstWrite, StreamVersionConflict } from './event-store.ts';
 import { GENESIS_HASH, eventHash } from './hash-chain.ts';
 import { preparedStatement } from './prepared-statement.ts';
+import { scopedEventMetadata } from './request-scope.ts';
 import { StreamHeadEdited, readHeadEvent } from './stream-head.ts';
 
 /**
@@ -202,7 +203,7 @@ export interface PreparedEvent {
   readonly metadata: Record<string, unknown>;
 }
 
-/** Validates the input and turns it into exactly the JSON that will be stored (and hashed). */
+/** Validates the input and turns it into exactly the JSON that will be stored (and hashed), with the request's metadata (request-scope.ts) under the append's. */
 export function prepareEvents(
   streamId: string,
   expectedVersion: ExpectedVersion,
@@ -216,7 +217,7 @@ export function prepareEvents(
     throw new TypeError(`append: expected version must be 'any' or an integer >= 0, got ${String(expectedVersion)}`);
   }
   if (!Array.isArray(newEvents)) throw new TypeError(`append: expected an array of events, got ${typeof newEvents}`);
-  const common = asJsonObject(metadata, 'metadata');
+  const common = asJsonObject({ ...scopedEventMetadata(), ...metadata }, 'metadata');
   return newEvents.map((event, index) => {
     const where = `event ${index} of ${streamId}`;
     if (typeof event?.type !== 'string' || event.type.length === 0) {
