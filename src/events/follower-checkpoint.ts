@@ -3,10 +3,11 @@
 // after the batch's effects were sent (at least once), and a first start begins at the log's
 // end rather than its beginning: a follower added to a server with history must not replay it
 // to the outside world.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { sql } from 'drizzle-orm';
 import type { Checkpoint } from './checkpoint.ts';
 import type { Database } from './database.ts';
-import type { EventStore } from './event-store.ts';
+import type { EventStore, StoredEvent } from './event-store.ts';
 import { checkpoints } from './event-table.ts';
 
 /**
@@ -36,4 +37,33 @@ export async function writeFollowerCheckpoint(database: Database, name: string, 
     insert into ${checkpoints} (name, transaction_id, global_position, updated_at)
     values (${name}, ${checkpoint.transactionId}::xid8, ${checkpoint.globalPosition}::bigint, now())
     on conflict (name) do update set transaction_id = excluded.transaction_id, global_position = excluded.global_position, updated_at = now()`);
+}
+
+export interface FollowerOptions {
+  readonly name: string;
+  readonly signal: AbortSignal;
+  readonly pollIntervalMs?: number;
+  /** Acts on a batch; moves the place itself (`writeFollowerCheckpoint`) once the effects happened. */
+  readonly onBatch: (batch: readonly StoredEvent[], checkpoint: Checkpoint) => Promise<void>;
+  /** A failed batch or read: reported, then following starts again from the stored place after 1 s. */
+  readonly onError: (error: unknown) => void;
+}
+
+/** Follows the log from the follower's stored place until `signal` aborts, surviving failures. */
+export async function runFollower(database: Database, store: EventStore, options: FollowerOptions): Promise<void> {
+  const { signal } = options;
+  while (!signal.aborted) {
+    try {
+      await store.follow({
+        after: await readFollowerCheckpoint(database, options.name),
+        signal,
+        ...(options.pollIntervalMs ? { pollIntervalMs: options.pollIntervalMs } : {}),
+        onBatch: options.onBatch,
+      });
+    } catch (error) {
+      if (signal.aborted) break;
+      options.onError(error);
+      await sleep(1000, undefined, { signal }).catch(() => {});
+    }
+  }
 }

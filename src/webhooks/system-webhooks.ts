@@ -8,7 +8,7 @@
 // stall the rest.
 import { inArray } from 'drizzle-orm';
 import type { Database } from '../events/database.ts';
-import { markFollowerStart, readFollowerCheckpoint, writeFollowerCheckpoint } from '../events/follower-checkpoint.ts';
+import { markFollowerStart, runFollower, writeFollowerCheckpoint } from '../events/follower-checkpoint.ts';
 import type { EventStore, StoredEvent } from '../events/event-store.ts';
 import { repoJson } from '../api/drone-json.ts';
 import { buildSnapshots } from '../live/build-snapshots.ts';
@@ -137,29 +137,20 @@ export async function runSystemWebhooks(options: WebhookSenderOptions): Promise<
     log(`runlog: system webhook ${delivery.message.event}/${delivery.message.action} #${delivery.id} to ${endpoint} failed after ${tries} tr${tries === 1 ? 'y' : 'ies'} (${problem}); skipped`);
   }
 
-  while (!signal.aborted) {
-    try {
-      // No stored place: the log was empty when `markWebhookStart` ran, so from its first event.
-      const after = await readFollowerCheckpoint(database, CHECKPOINT_NAME);
-      await store.follow({
-        after,
-        signal,
-        ...(options.pollIntervalMs ? { pollIntervalMs: options.pollIntervalMs } : {}),
-        onBatch: async (batch, checkpoint) => {
-          for (const delivery of await webhookMessages(database, store, batch)) {
-            const body = JSON.stringify(delivery.message);
-            await Promise.all(config.endpoints.map((endpoint) => post(endpoint, delivery, body)));
-            if (signal.aborted) return; // unsent: the checkpoint stays, the batch is sent again next time
-          }
-          await writeFollowerCheckpoint(database, CHECKPOINT_NAME, checkpoint);
-        },
-      });
-    } catch (error) {
-      if (signal.aborted) break;
-      log(`runlog: system webhooks: ${error instanceof Error ? error.message : String(error)}; following again in 1 s`);
-      await sleep(1000, signal);
-    }
-  }
+  await runFollower(database, store, {
+    name: CHECKPOINT_NAME,
+    signal,
+    ...(options.pollIntervalMs ? { pollIntervalMs: options.pollIntervalMs } : {}),
+    onBatch: async (batch, checkpoint) => {
+      for (const delivery of await webhookMessages(database, store, batch)) {
+        const body = JSON.stringify(delivery.message);
+        await Promise.all(config.endpoints.map((endpoint) => post(endpoint, delivery, body)));
+        if (signal.aborted) return; // unsent: the checkpoint stays, the batch is sent again next time
+      }
+      await writeFollowerCheckpoint(database, CHECKPOINT_NAME, checkpoint);
+    },
+    onError: (error) => log(`runlog: system webhooks: ${error instanceof Error ? error.message : String(error)}; following again in 1 s`),
+  });
 }
 
 /** Fixes a first start's place at the log's end before the server listens (see follower-checkpoint.ts). */
