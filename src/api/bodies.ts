@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { SealedSetting } from '../events/repo-events.ts';
 import { ApiError, describeZodError } from './errors.ts';
 
 /**
@@ -23,6 +24,18 @@ export const RepoBody = z
     forge_token: z.string().max(4096),
     /** Given at activation, or generated; `POST .../repair` rotates it. */
     webhook_secret: z.string().min(16, 'must be at least 16 characters').max(256),
+    /** `host[:port]` (and an optional path) the image build pushes `<registry>/<owner>/<name>` to; '' none. */
+    registry: z.union([z.string().regex(/^[A-Za-z0-9.-]+(:[0-9]{1,5})?(\/[A-Za-z0-9._-]+)*$/, 'expected host[:port], like registry.example:5000'), z.literal('')]),
+    notify_email: z.array(z.email()).max(50),
+    /** null: the server's RUNLOG_NOTIFY_ON; [] never. */
+    notify_on: z
+      .array(z.enum(['success', 'failure', 'change']))
+      .max(3)
+      .refine((on) => new Set(on).size === on.length, 'each of success, failure, change at most once')
+      .nullable(),
+    notify_webhook: z.union([z.url({ protocol: /^https?$/ }), z.literal('')]),
+    /** Write-only: never in an answer. '' sends the webhook unsigned. */
+    notify_webhook_secret: z.union([z.string().min(16, 'must be at least 16 characters').max(256), z.literal('')]),
   })
   .partial()
   .strict();
@@ -32,7 +45,7 @@ export type RepoBody = z.infer<typeof RepoBody>;
 export const BuildBody = z.object({ config: z.string().max(1024 * 1024).optional() }).strict();
 
 /** Seals a secret setting of this repo (sealed-value.ts); only sealed text reaches the events. */
-export type SealSetting = (field: 'forgeToken' | 'webhookSecret', value: string) => string;
+export type SealSetting = (field: SealedSetting, value: string) => string;
 
 export function settingsFromBody(body: RepoBody, seal: SealSetting) {
   const settings: Record<string, unknown> = {};
@@ -49,6 +62,11 @@ export function settingsFromBody(body: RepoBody, seal: SealSetting) {
   if (body.forge_url !== undefined) settings.forgeUrl = body.forge_url.replace(/\/+$/, '');
   if (body.forge_token !== undefined) settings.forgeToken = body.forge_token === '' ? '' : seal('forgeToken', body.forge_token);
   if (body.webhook_secret !== undefined) settings.webhookSecret = seal('webhookSecret', body.webhook_secret);
+  if (body.registry !== undefined) settings.registry = body.registry;
+  if (body.notify_email !== undefined) settings.notifyEmail = body.notify_email;
+  if (body.notify_on !== undefined) settings.notifyOn = body.notify_on;
+  if (body.notify_webhook !== undefined) settings.notifyWebhook = body.notify_webhook;
+  if (body.notify_webhook_secret !== undefined) settings.notifyWebhookSecret = body.notify_webhook_secret === '' ? '' : seal('notifyWebhookSecret', body.notify_webhook_secret);
   return settings;
 }
 

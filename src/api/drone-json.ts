@@ -12,7 +12,7 @@ type StepRow = typeof steps.$inferSelect;
 
 const unix = (date: Date | null | undefined) => (date ? Math.floor(date.getTime() / 1000) : 0);
 
-/** `webhookSecret`: the clear secret, given only when an admin asks (never stored or logged in clear). */
+/** `webhookSecret`: the clear secret, given only when an admin asks (never stored or logged in clear); with it come the notification settings. */
 export function repoJson(repo: RepoRow, counter = 0, webhookSecret?: string) {
   return {
     id: repo.id,
@@ -32,7 +32,18 @@ export function repoJson(repo: RepoRow, counter = 0, webhookSecret?: string) {
     auto_cancel_pull_requests: repo.autoCancelPullRequests,
     forge: repo.forge,
     forge_url: repo.forgeUrl,
-    ...(webhookSecret !== undefined ? { webhook_secret: webhookSecret } : {}),
+    registry: repo.registry,
+    // The admin's view only: who gets mail, and the webhook URL (Slack-style URLs are keys).
+    // The webhook's secret is write-only: whether there is one is all an answer says.
+    ...(webhookSecret !== undefined
+      ? {
+          webhook_secret: webhookSecret,
+          notify_email: repo.notifyEmail,
+          notify_on: repo.notifyOn,
+          notify_webhook: repo.notifyWebhook,
+          notify_webhook_signed: repo.notifyWebhookSecret !== '',
+        }
+      : {}),
     counter,
     created: unix(repo.created),
     updated: unix(repo.updated),

@@ -28,6 +28,16 @@ const settingFields = {
   forgeToken: z.string(),
   /** The webhook secret, sealed; '' only for repos activated before hooks existed (repair gives one). */
   webhookSecret: z.string(),
+  /** `host[:port]` an image build step pushes to, as `<registry>/<owner>/<name>`; '' pushes nowhere (the image stays on the runner). */
+  registry: z.string(),
+  /** Who gets the build-end email; empty: the server's RUNLOG_NOTIFY_EMAIL. */
+  notifyEmail: z.array(z.string()),
+  /** When the email goes out (see notify/notify-decision.ts); null: the server's RUNLOG_NOTIFY_ON, [] never. */
+  notifyOn: z.array(z.enum(['success', 'failure', 'change'])).nullable(),
+  /** A URL that gets each build's end as a JSON POST; '' none. */
+  notifyWebhook: z.string(),
+  /** Keys that POST's X-Runlog-Signature, sealed; '' unsigned. Never in clear text here. */
+  notifyWebhookSecret: z.string(),
 };
 
 /** Settings a user may set at activation and change later (Drone's repo fields), with Drone's defaults. */
@@ -45,9 +55,15 @@ export const RepoSettings = z.object({
   forgeUrl: settingFields.forgeUrl.default(''),
   forgeToken: settingFields.forgeToken.default(''),
   webhookSecret: settingFields.webhookSecret.default(''),
+  registry: settingFields.registry.default(''),
+  notifyEmail: settingFields.notifyEmail.default([]),
+  notifyOn: settingFields.notifyOn.default(null),
+  notifyWebhook: settingFields.notifyWebhook.default(''),
+  notifyWebhookSecret: settingFields.notifyWebhookSecret.default(''),
 });
 /** Settings stored sealed, and the context each is sealed under (a sealed value opens only in its own repo and field). */
-export const sealedSettingContext = (repoId: string, field: 'forgeToken' | 'webhookSecret') => `repo:${repoId}:${field}`;
+export type SealedSetting = 'forgeToken' | 'webhookSecret' | 'notifyWebhookSecret';
+export const sealedSettingContext = (repoId: string, field: SealedSetting) => `repo:${repoId}:${field}`;
 /** A change names only what changed: no defaults, or reading it back would reset the rest. */
 export const RepoSettingsChanges = z.object(settingFields).partial();
 export type RepoSettings = z.infer<typeof RepoSettings>;

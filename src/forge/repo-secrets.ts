@@ -1,13 +1,14 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { sealedSettingContext } from '../events/repo-events.ts';
+import { sealedSettingContext, type SealedSetting } from '../events/repo-events.ts';
 import { seal, unseal, type SecretKey } from '../secrets/sealed-value.ts';
 import type { ForgeAccess } from './forge-api.ts';
 
 /**
- * A repo's two secret settings — the webhook secret and the forge API token — are stored
- * sealed under the repo's id and the field's name; these are the only ways in and out.
+ * A repo's secret settings — the webhook secret, the forge API token and the notification
+ * webhook's secret — are stored sealed under the repo's id and the field's name; these are
+ * the only ways in and out.
  */
-type SecretField = 'forgeToken' | 'webhookSecret';
+type SecretField = SealedSetting;
 
 /** 32 random bytes, base64url: what the forge's webhook form takes as its secret. */
 export const newWebhookSecret = () => randomBytes(32).toString('base64url');

@@ -51,6 +51,11 @@ const settingKeys: ReadonlyArray<keyof RepoSettings> = [
   'forgeUrl',
   'forgeToken',
   'webhookSecret',
+  'registry',
+  'notifyEmail',
+  'notifyOn',
+  'notifyWebhook',
+  'notifyWebhookSecret',
 ];
 
 export const reposProjection: Projection = {

@@ -41,6 +41,14 @@ export const repos = pgTable(
     forgeToken: word('forge_token'),
     /** Sealed (AES-256-GCM), as the events carry it. */
     webhookSecret: word('webhook_secret'),
+    /** `host[:port]` images are pushed to; '' none. */
+    registry: word('registry'),
+    notifyEmail: jsonb('notify_email').$type<string[]>().notNull().default([]),
+    /** null: the server's default (RUNLOG_NOTIFY_ON). */
+    notifyOn: jsonb('notify_on').$type<Array<'success' | 'failure' | 'change'> | null>(),
+    notifyWebhook: word('notify_webhook'),
+    /** Sealed (AES-256-GCM), as the events carry it. */
+    notifyWebhookSecret: word('notify_webhook_secret'),
     active: boolean('active').notNull().default(true),
     created: at('created').notNull(),
     updated: at('updated').notNull(),

@@ -104,7 +104,7 @@ export function buildCreatedData(buildId: string, number: number, input: CreateB
       build: { number, parent: input.parent ?? 0, createdAt: input.at.toISOString() },
       system: input.system,
     },
-    { file: config.path },
+    { file: config.path, ...(repo.settings.registry ? { registry: repo.settings.registry } : {}) },
   );
   const errors = compiled.diagnostics.filter((diagnostic) => diagnostic.severity === 'error');
   return {
