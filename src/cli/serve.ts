@@ -9,6 +9,7 @@ import { leaseTtlSeconds } from '../server/leases.ts';
 import { startServer } from '../server/runtime.ts';
 import { newSecretKeyText, parseSecretKey, SecretKeyError, type SecretKey } from '../secrets/sealed-value.ts';
 import { webhookConfigFromEnv } from '../webhooks/system-webhooks.ts';
+import { notifyConfigFromEnv } from '../notify/build-end-notifier.ts';
 import pino from 'pino';
 
 /** `runlog serve`: the embedded default (PGlite in ./.runlog, no external service). */
@@ -44,6 +45,7 @@ export async function serveCommand(args: string[], mode: 'serve' | 'server'): Pr
       databaseUrl: target.kind === 'postgres' ? target.url : undefined,
       ...(mode === 'serve' ? embeddedRunnerFromEnv(target.kind === 'postgres' ? target.url : target.dir) : distributedFromEnv()),
       ...webhooksFromEnv(),
+      notify: notifyFromEnv(),
       // One JSON line per request on stderr, each with its request id.
       logger: pino({ base: { service: `runlog-${mode}` } }, pino.destination(2)),
     });
@@ -73,6 +75,15 @@ function webhooksFromEnv() {
   try {
     const webhooks = webhookConfigFromEnv();
     return webhooks ? { webhooks } : {};
+  } catch (error) {
+    throw new ConfigError((error as Error).message);
+  }
+}
+
+/** RUNLOG_SMTP_URL, RUNLOG_SMTP_FROM, RUNLOG_NOTIFY_EMAIL, RUNLOG_NOTIFY_ON: build-end email. */
+function notifyFromEnv() {
+  try {
+    return notifyConfigFromEnv();
   } catch (error) {
     throw new ConfigError((error as Error).message);
   }

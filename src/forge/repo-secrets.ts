@@ -53,7 +53,7 @@ export function openRepoSecret(key: RepoSecretKey, repoId: string, field: Secret
 }
 
 /** As the API names them. */
-const FIELD_NAMES: Partial<Record<SecretField, string>> = { forgeToken: 'forge_token', webhookSecret: 'webhook_secret' };
+const FIELD_NAMES: Partial<Record<SecretField, string>> = { forgeToken: 'forge_token', webhookSecret: 'webhook_secret', notifyWebhookSecret: 'notify_webhook_secret' };
 
 /** The key of a server without RUNLOG_SECRET_KEY: only the admin token is secret and stable there. */
 const derivedRepoSecretKey = (adminToken: string): SecretKey => ({ bytes: createHash('sha256').update(`runlog repo secret key\0${adminToken}`).digest() });

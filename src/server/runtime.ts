@@ -28,6 +28,7 @@ import { runReaper } from './reaper.ts';
 import { markWebhookStart, runSystemWebhooks, type WebhookConfig } from '../webhooks/system-webhooks.ts';
 import { markCommitStatusStart, runCommitStatuses } from '../forge/status-follower.ts';
 import { repoSecretKey } from '../forge/repo-secrets.ts';
+import { markNotifyStart, runBuildEndNotifier, type NotifyConfig, type NotifyLog } from '../notify/build-end-notifier.ts';
 
 export const VERSION = '0.1.0';
 
@@ -62,6 +63,8 @@ export type ServerOptions = {
   databaseUrl?: string;
   /** RUNLOG_WEBHOOK_ENDPOINT: system webhooks, sent by this process (serve) or by the leader replica (server). */
   webhooks?: WebhookConfig;
+  /** RUNLOG_SMTP_URL, RUNLOG_NOTIFY_*: build-end email (repo webhooks need nothing here); sent by this process (serve) or the leader replica (server). */
+  notify?: NotifyConfig;
   /** Structured JSON request logs (pino); absent: none. */
   logger?: Logger;
   /** Commit statuses to the repos' forges (always on; this only tunes them): pauses between tries, default 1, 4, 16 s. */
@@ -165,6 +168,24 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       ...(options.commitStatuses?.retryDelaysMs ? { retryDelaysMs: options.commitStatuses.retryDelaysMs } : {}),
     });
   if (!options.distributed) background.push(sendStatuses(stop.signal));
+  // Build-end notifications always follow the log: a repo's webhook needs no server setting.
+  await markNotifyStart(database, store);
+  const notifyLog: NotifyLog = options.logger
+    ? (level, fields, message) => options.logger![level]({ ...fields, component: 'notify' }, message)
+    : (_level, _fields, message) => log(`runlog: ${message}`);
+  const sendNotifications = (signal: AbortSignal) =>
+    runBuildEndNotifier({
+      database,
+      store,
+      config: options.notify ?? { recipients: [], on: ['failure', 'change'] },
+      signal,
+      repoSecretKey: repoSecretKey(options.secretKey, options.adminToken),
+      system: () => system,
+      waitForProjections: (checkpoint, waitSignal) => projector.waitFor(checkpoint, waitSignal),
+      log: notifyLog,
+      version: VERSION,
+    });
+  if (!options.distributed) background.push(sendNotifications(stop.signal));
   if (options.distributed && nats) {
     const { rpcSecret, leaseTtlSeconds } = options.distributed;
     const { namespace } = nats;
@@ -177,6 +198,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         runReaper({ database, store, signal, everyMs: Math.min(1000, (leaseTtlSeconds * 1000) / 3), log }),
         sendWebhooks(signal),
         sendStatuses(signal),
+        sendNotifications(signal),
         runCronScheduler({ ...cronOptions, signal }),
       ]);
     const url = options.databaseUrl;
