@@ -6,6 +6,7 @@ import { createJetStreamQueue } from '../dispatch/jetstream-queue.ts';
 import { natsNamespaceFromEnv } from '../dispatch/nats-namespace.ts';
 import type { StageOffer } from '../dispatch/stage-queue.ts';
 import { createRpcClient } from '../rpc/client.ts';
+import { rpcFetchForRuntime } from '../rpc/http-transport.ts';
 import type { ClaimAnswer } from '../rpc/claim.ts';
 import { startHeartbeat } from '../runner/heartbeat.ts';
 import { pickEngine } from '../runner/pick-engine.ts';
@@ -110,7 +111,7 @@ export async function run(args: string[]): Promise<number> {
     process.stderr.write(`runlog runner: RUNLOG_WORKSPACE_RETENTION: ${(error as Error).message}\n`);
     return 2;
   }
-  const client = createRpcClient({ server: config.server, secret: config.secret });
+  const client = createRpcClient({ server: config.server, secret: config.secret, fetch: rpcFetchForRuntime() });
   const runner = { id: `runner:${config.name}`, name: config.name };
   const engine = await pickEngine(config.engine, config.name);
   await engine.sweep({ runner: config.name }).catch((error: unknown) => log(`runlog runner: sweep failed: ${String(error)}`));

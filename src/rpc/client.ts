@@ -30,6 +30,9 @@ const DECIDER_CODES = new Set<string>([
 const refusedAfterRetry = new WeakSet<IllegalCommand>();
 export const isRefusalAfterRetry = (error: unknown): boolean => error instanceof IllegalCommand && refusedAfterRetry.has(error);
 
+/** What the client needs of `fetch`: the global one, or src/rpc/http-transport.ts on Node. */
+export type RpcFetch = (url: string, init: RequestInit) => Promise<Pick<Response, 'status' | 'ok' | 'text'>>;
+
 export type RpcClient = {
   get<T>(path: string, signal?: AbortSignal): Promise<T>;
   post<T>(path: string, body: unknown, signal?: AbortSignal): Promise<T>;
@@ -42,15 +45,15 @@ export type RpcClient = {
  * the server twice — the decider refuses the second (never a double transition), and
  * `isRefusalAfterRetry` tells the runner the first may have been recorded.
  */
-export function createRpcClient(options: { server: string; secret: string; retryForMs?: number; fetch?: typeof fetch }): RpcClient {
+export function createRpcClient(options: { server: string; secret: string; retryForMs?: number; fetch?: RpcFetch }): RpcClient {
   const base = `${options.server.replace(/\/+$/, '')}/rpc`;
-  const doFetch = options.fetch ?? fetch;
+  const doFetch: RpcFetch = options.fetch ?? fetch;
   const retryForMs = options.retryForMs ?? 30_000;
 
   async function call<T>(method: 'GET' | 'POST', path: string, body: unknown, signal?: AbortSignal): Promise<T> {
     const started = Date.now();
     for (let wait = 100, tries = 1; ; wait = Math.min(wait * 2, 2000), tries++) {
-      let response: Response | undefined;
+      let response: Awaited<ReturnType<RpcFetch>> | undefined;
       let failure: unknown;
       try {
         response = await doFetch(`${base}${path}`, {
