@@ -25,7 +25,7 @@ import { openRepoSecret, type RepoSecretKey } from '../forge/repo-secrets.ts';
 import { buildLink } from '../forge/status-follower.ts';
 import { signBody, SIGNATURE_HEADER } from '../webhooks/signature.ts';
 import { buildMail, logTail, TAIL_LINES, type FailedStep } from './build-mail.ts';
-import { effectiveEmail, emailReason, isBuildEnd, NOTIFY_ON, VERDICTS, type NotifyOn } from './notify-decision.ts';
+import { effectiveEmail, emailReason, NOTIFY_ON, VERDICTS, type NotifyOn } from './notify-decision.ts';
 
 export const CHECKPOINT_NAME = 'notify:build-end';
 
@@ -129,12 +129,11 @@ export async function runBuildEndNotifier(options: NotifierOptions): Promise<voi
     return false;
   }
 
-  async function email(end: BuildSnapshot, repo: RepoRow): Promise<void> {
+  async function email(end: BuildSnapshot, repo: RepoRow, previous: string | undefined): Promise<void> {
     if (!mailer || !config.smtp) return;
     const { recipients, on } = effectiveEmail(repo, config);
     if (recipients.length === 0) return;
     const build = end.build;
-    const previous = await previousVerdict(database, build);
     const reason = emailReason(build.status, previous, on);
     if (!reason) return;
     const mail = buildMail({
@@ -160,7 +159,7 @@ export async function runBuildEndNotifier(options: NotifierOptions): Promise<voi
     if (sent) log('info', { ...fields, reason, recipients: recipients.length }, `email about ${repo.slug}#${build.number} (${build.status}) sent`);
   }
 
-  async function webhook(end: BuildSnapshot, repo: RepoRow): Promise<void> {
+  async function webhook(end: BuildSnapshot, repo: RepoRow, previous: string | undefined): Promise<void> {
     if (!repo.notifyWebhook) return;
     const fields = { repo: repo.slug, build: end.build.number, status: end.build.status };
     let secret: string;
@@ -171,7 +170,7 @@ export async function runBuildEndNotifier(options: NotifierOptions): Promise<voi
       log('error', fields, `repo webhook of ${repo.slug}: ${(error as Error).message}; not sent`);
       return;
     }
-    const body = JSON.stringify({ event: 'build', action: 'ended', repo: repoJson(repo), build: end.build, previous_status: end.previousStatus });
+    const body = JSON.stringify({ event: 'build', action: 'ended', repo: repoJson(repo), build: end.build, previous_status: previous ?? '' });
     await deliver(redactedTarget(repo.notifyWebhook), fields, `repo webhook of ${repo.slug}#${end.build.number}`, async () => {
       const response = await fetch(repo.notifyWebhook, {
         method: 'POST',
@@ -198,13 +197,18 @@ export async function runBuildEndNotifier(options: NotifierOptions): Promise<voi
     signal,
     ...(options.pollIntervalMs ? { pollIntervalMs: options.pollIntervalMs } : {}),
     onBatch: async (batch, checkpoint) => {
-      const ends = (await buildSnapshots(store, batch)).filter((snapshot) => isBuildEnd(snapshot.previousStatus, snapshot.build.status));
+      // A build's end is its BuildFinished: recorded once, with every stage ended and the
+      // build's last status (nothing is decided after it; a restart makes a new build).
+      const ends = (await buildSnapshots(store, batch)).filter((snapshot) => snapshot.type === 'BuildFinished');
       if (ends.length > 0) await options.waitForProjections(ends.at(-1)!.checkpoint, signal);
       const rows = ends.length > 0 ? await database.db.select().from(repos).where(inArray(repos.id, [...new Set(ends.map((end) => end.repoId))])) : [];
       const byId = new Map(rows.map((row) => [row.id, row]));
       for (const end of ends) {
         const repo = byId.get(end.repoId);
-        if (repo) await Promise.all([email(end, repo), webhook(end, repo)]);
+        if (repo) {
+          const previous = await previousVerdict(database, end.build);
+          await Promise.all([email(end, repo, previous), webhook(end, repo, previous)]);
+        }
         if (signal.aborted) return; // not sent: the place stays before it, it goes out next time
         await writeFollowerCheckpoint(database, CHECKPOINT_NAME, end.checkpoint);
       }

@@ -10,13 +10,8 @@
 export const NOTIFY_ON = ['success', 'failure', 'change'] as const;
 export type NotifyOn = (typeof NOTIFY_ON)[number];
 
-/** Statuses after which a build does not change any more (until a restart makes a new build). */
-const ENDED: ReadonlySet<string> = new Set(['success', 'failure', 'error', 'killed', 'declined']);
 /** Ended statuses that say something about the code: the only ones mailed and compared. */
 export const VERDICTS: readonly string[] = ['success', 'failure', 'error'];
-
-/** The event that moved a build from not ended ('' before its first event) to ended: its one end. */
-export const isBuildEnd = (previousStatus: string, status: string): boolean => ENDED.has(status) && !ENDED.has(previousStatus);
 
 /**
  * Why an email goes out for a build that ended with `status`, or undefined when none does.

@@ -62,7 +62,7 @@ function smtpServer(port: number, mails: Mail[]): Promise<SMTPServer> {
   });
 }
 
-type Hooked = { status: number; delivery: string; signed: boolean; body: { action: string; repo: { slug: string }; build: { number: number; status: string } } };
+type Hooked = { status: number; delivery: string; signed: boolean; body: { action: string; previous_status: string; repo: { slug: string }; build: { number: number; status: string; finished: number } } };
 
 /** A repo webhook receiver that refuses its first POST with a 500. */
 function receiver(): Promise<{ server: Server; url: string; received: Hooked[] }> {
@@ -183,12 +183,14 @@ describe('build-end notifications (Postgres, exec runner, SMTP and HTTP on loopb
     assert.equal(retried.delivery, refused.delivery, 'the refused post is sent again, same delivery id');
     assert.ok(hook.received.every((r) => r.signed), 'every post carries a valid X-Runlog-Signature');
     const accepted = hook.received.filter((r) => r.status === 200);
-    assert.deepEqual(accepted.map((r) => [r.body.action, r.body.build.number, r.body.build.status]), [
-      ['ended', 1, 'failure'],
-      ['ended', 2, 'failure'],
-      ['ended', 3, 'success'],
-      ['ended', 4, 'failure'],
+    assert.deepEqual(accepted.map((r) => [r.body.action, r.body.build.number, r.body.build.status, r.body.previous_status]), [
+      ['ended', 1, 'failure', ''],
+      ['ended', 2, 'failure', 'failure'],
+      ['ended', 3, 'success', 'failure'],
+      ['ended', 4, 'failure', 'success'],
     ]);
+    assert.ok(accepted.every((r) => r.body.build.finished > 0 && r.body.repo.slug === 'acme/web'), 'the build as it finished');
+    assert.ok(accepted.every((r) => !('notify_webhook' in r.body.repo)), "the repo's notification settings stay out of the post");
     assert.ok(logLines.some((line) => /repo webhook of acme\/web#1 to http:\/\/127\.0\.0\.1:\d+ failed \(try 1 of/.test(line)), 'the refusal is logged');
   });
 

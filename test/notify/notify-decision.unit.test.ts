@@ -1,16 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { effectiveEmail, emailReason, isBuildEnd } from '../../src/notify/notify-decision.ts';
+import { effectiveEmail, emailReason } from '../../src/notify/notify-decision.ts';
 
 describe('when a build end sends an email', () => {
-  test('given the status before and after an event, then only the move into an ended status is the end', () => {
-    assert.equal(isBuildEnd('running', 'failure'), true);
-    assert.equal(isBuildEnd('', 'error'), true, 'a build created without a plan ends at once');
-    assert.equal(isBuildEnd('blocked', 'declined'), true);
-    assert.equal(isBuildEnd('pending', 'running'), false);
-    assert.equal(isBuildEnd('failure', 'failure'), false, 'a later event of an ended build is not a second end');
-  });
-
   test('given on success / on failure, then the build status alone decides', () => {
     assert.equal(emailReason('success', undefined, ['success']), 'success');
     assert.equal(emailReason('failure', undefined, ['failure']), 'failure');
