@@ -3,12 +3,10 @@
 // result shapes, LISTEN, migrations, closing — so the event store and the projection writer
 // are written once.
 import { fileURLToPath } from 'node:url';
-import { PGlite } from '@electric-sql/pglite';
+import type { PGlite } from '@electric-sql/pglite';
 import { sql } from 'drizzle-orm';
 import type { SQL } from 'drizzle-orm';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
-import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
-import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
 import postgres from 'postgres';
@@ -112,9 +110,15 @@ async function migratePostgresDatabase(url: string): Promise<void> {
 /**
  * Opens an embedded PGlite database and applies pending migrations: in memory when `source`
  * is absent, in the folder `source` (created on first use; one process at a time), or an
- * already created PGlite instance, which the Database then owns and closes.
+ * already created PGlite instance, which the Database then owns and closes. PGlite and its
+ * drizzle driver are imported here, on first use: `runlog server` (Postgres) never loads them.
  */
 export async function openPglite(source?: string | PGlite): Promise<Database> {
+  const [{ PGlite }, { drizzle: drizzlePglite }, { migrate: migratePglite }] = await Promise.all([
+    import('@electric-sql/pglite'),
+    import('drizzle-orm/pglite'),
+    import('drizzle-orm/pglite/migrator'),
+  ]);
   const client = source instanceof PGlite ? source : await PGlite.create(source === undefined ? {} : { dataDir: source });
   try {
     const db = drizzlePglite(client);

@@ -11,7 +11,6 @@
 // never changes a build.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { and, desc, eq, inArray, lt } from 'drizzle-orm';
-import nodemailer from 'nodemailer';
 import type { Database } from '../events/database.ts';
 import type { Checkpoint } from '../events/checkpoint.ts';
 import type { EventStore } from '../events/event-store.ts';
@@ -106,8 +105,9 @@ export async function runBuildEndNotifier(options: NotifierOptions): Promise<voi
   const delays = config.retryDelaysMs ?? [2000, 10_000, 30_000];
   const timeoutMs = config.timeoutMs ?? 15_000;
   const down = new Set<string>();
+  // nodemailer is imported only when SMTP is configured: a server without it never loads it.
   const mailer = config.smtp
-    ? nodemailer.createTransport({ url: config.smtp.url, connectionTimeout: timeoutMs, greetingTimeout: timeoutMs, socketTimeout: timeoutMs })
+    ? (await import('nodemailer')).default.createTransport({ url: config.smtp.url, connectionTimeout: timeoutMs, greetingTimeout: timeoutMs, socketTimeout: timeoutMs })
     : undefined;
 
   /** Tries `send` until it succeeds or the tries run out; false when it never did. */
