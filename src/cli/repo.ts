@@ -14,13 +14,34 @@ const usage = `usage: runlog repo <command> [...]
 
 settings: --clone-url URL --default-branch B --config-path P --timeout MINUTES
           --trusted[=false] --protected[=false] --visibility public|private|internal
+          --registry HOST[:PORT]   where a caicloud.yml's image is pushed ('' none)
+          --notify-email A,B       build-end email recipients ('' the server's)
+          --notify-on WHEN         some of success,failure,change ('' never, 'default' the server's)
+          --notify-webhook URL     gets each build end as a POST ('' none; its secret: PATCH the API)
 
   --json            the server's JSON instead of text
   --server URL      default RUNLOG_SERVER, else http://localhost:8080
   --token TOKEN     default RUNLOG_TOKEN, else the admin token runlog serve saved in .runlog
 `;
 
-type Repo = { slug: string; active: boolean; visibility: string; default_branch: string; git_http_url: string; config_path: string; timeout: number; trusted: boolean; protected: boolean; counter: number; created: number };
+type Repo = {
+  slug: string;
+  active: boolean;
+  visibility: string;
+  default_branch: string;
+  git_http_url: string;
+  config_path: string;
+  timeout: number;
+  trusted: boolean;
+  protected: boolean;
+  counter: number;
+  created: number;
+  registry?: string;
+  /** Admins only. */
+  notify_email?: string[];
+  notify_on?: string[] | null;
+  notify_webhook?: string;
+};
 
 const options = {
   json: { type: 'boolean' },
@@ -33,6 +54,10 @@ const options = {
   trusted: { type: 'string' },
   protected: { type: 'string' },
   visibility: { type: 'string' },
+  registry: { type: 'string' },
+  'notify-email': { type: 'string' },
+  'notify-on': { type: 'string' },
+  'notify-webhook': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -102,6 +127,11 @@ function settings(values: Record<string, string | boolean | undefined>): Record<
   if (bool('trusted') !== undefined) body.trusted = bool('trusted');
   if (bool('protected') !== undefined) body.protected = bool('protected');
   if (values.visibility !== undefined) body.visibility = values.visibility;
+  const list = (name: string) => String(values[name]).split(',').map((item) => item.trim()).filter((item) => item !== '');
+  if (values.registry !== undefined) body.registry = values.registry;
+  if (values['notify-email'] !== undefined) body.notify_email = list('notify-email');
+  if (values['notify-on'] !== undefined) body.notify_on = values['notify-on'] === 'default' ? null : list('notify-on');
+  if (values['notify-webhook'] !== undefined) body.notify_webhook = values['notify-webhook'];
   return body;
 }
 
@@ -112,6 +142,13 @@ function describe(repo: Repo): string {
     `Branch:     ${repo.default_branch}`,
     `Config:     ${repo.config_path}`,
     `Visibility: ${repo.visibility}   Trusted: ${repo.trusted}   Protected: ${repo.protected}   Timeout: ${repo.timeout}m`,
+    ...(repo.registry ? [`Registry:   ${repo.registry}`] : []),
+    ...(repo.notify_email !== undefined
+      ? [
+          `Notify:     email ${repo.notify_email.join(', ') || "(the server's)"} on ${repo.notify_on === null ? "(the server's)" : repo.notify_on?.join(', ') || 'never'}` +
+            `${repo.notify_webhook ? `; webhook ${repo.notify_webhook}` : ''}`,
+        ]
+      : []),
     `Builds:     ${repo.counter}   Created: ${when(repo.created)}`,
     '',
   ].join('\n');

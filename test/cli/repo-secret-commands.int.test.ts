@@ -83,6 +83,13 @@ describe('runlog repo and secret against a server', () => {
     assert.equal(again.code, 1);
     assert.match(again.stderr, /already active: PATCH/);
     assert.match(ok(await runlog(['repo', 'update', 'acme/web', '--protected=false', '--timeout', '20'])), /Timeout: 20m/);
+    const notify = ok(await runlog(['repo', 'update', 'acme/web', '--registry', 'registry.example:5000', '--notify-email', 'a@example.test, b@example.test', '--notify-on', 'failure,change', '--notify-webhook', 'https://hooks.example.test/ci']));
+    assert.match(notify, /Registry: +registry\.example:5000/);
+    assert.match(notify, /Notify: +email a@example\.test, b@example\.test on failure, change; webhook https:\/\/hooks\.example\.test\/ci/);
+    assert.match(ok(await runlog(['repo', 'update', 'acme/web', '--notify-email', '', '--notify-on', 'default'])), /Notify: +email \(the server's\) on \(the server's\)/);
+    const bad = await runlog(['repo', 'update', 'acme/web', '--notify-on', 'sometimes']);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /notify_on/);
     const missing = await runlog(['repo', 'info', 'acme/nope']);
     assert.equal(missing.code, 1);
     assert.match(missing.stderr, /repository acme\/nope not found \(404\)/);
