@@ -28,11 +28,16 @@ export function startServe(options: { runtime?: Runtime; cwd: string; env?: Reco
       child.kill('SIGKILL');
       reject(new Error(`runlog ${options.runtime ?? 'node'} did not start in time; output:\n${output}`));
     }, options.timeoutMs ?? 60_000);
+    let started = false;
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
+      // Once started, only collect: matching the whole (growing) output per chunk is
+      // quadratic, and a busy server's request log made that the bench's main CPU cost.
+      if (started) return;
       const url = /listening on (http:\/\/\S+)/.exec(output)?.[1];
       const token = /admin token: (\S+)/.exec(output)?.[1];
       if (url && token) {
+        started = true;
         clearTimeout(timer);
         resolve({
           url,
