@@ -9,7 +9,7 @@ import { AppendNotFirstWrite, StreamVersionConflict } from './event-store.ts';
 import { GENESIS_HASH, eventHash } from './hash-chain.ts';
 import { preparedStatement } from './prepared-statement.ts';
 import { scopedEventMetadata } from './request-scope.ts';
-import { StreamHeadEdited, readHeadEvent } from './stream-head.ts';
+import { EMPTY_HEAD, StreamHeadEdited, readHeadEvent } from './stream-head.ts';
 
 /**
  * Namespace of the per-stream advisory locks (two-int form, so these keys can never collide
@@ -58,7 +58,7 @@ export async function appendToStream(
 
 /**
  * appendToStream's work on validated rows, also returning the head it leaves (for the
- * store's cache). Four statements; the caller's transaction brackets them.
+ * store's cache). Four statements (two for a new stream); the caller's transaction brackets them.
  */
 export async function appendLocked(
   tx: Executor,
@@ -70,6 +70,23 @@ export async function appendLocked(
   if (first?.xid) throw new AppendNotFirstWrite(streamId, first.xid);
   const seen = first?.version ?? 0;
   if (expectedVersion !== 'any' && seen > expectedVersion) throw new StreamVersionConflict(streamId, expectedVersion, seen);
+  if (expectedVersion === 0 && rows.length > 0) {
+    // A new stream (a build created under its number lock, say): there is no head to read
+    // and no earlier writer to queue behind, so neither the lock nor the head read is needed.
+    // The insert's own check (nothing at or after version 1) and the unique key refuse a
+    // writer that got there first; version 1 has no predecessor whose xid could be larger.
+    // Two round trips fewer inside the caller's transaction, which may hold a lock of its own.
+    const chained = chainEvents(streamId, EMPTY_HEAD, rows);
+    let inserted: InsertedEvent[];
+    try {
+      inserted = await insertAfterHead(tx, streamId, EMPTY_HEAD, chained);
+    } catch (error) {
+      if (sqlStateOf(error) === '23505') throw new StreamVersionConflict(streamId, 0, 1);
+      throw error;
+    }
+    if (inserted.length === 0) throw new StreamVersionConflict(streamId, 0, 1);
+    return { result: appendResult(inserted), head: headAfter(chained) };
+  }
 
   // Serialise the appends that take this path until commit, so that the head read below is
   // the real one (READ COMMITTED: a new statement sees what the previous lock holder

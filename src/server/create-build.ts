@@ -51,8 +51,13 @@ export async function createBuild(database: Database, input: CreateBuildInput): 
   const at = input.at.toISOString();
   const result = await database.transaction(async (tx) => {
     await tx.query(sql`select pg_advisory_xact_lock(${BUILD_NUMBER_LOCK}, hashtext(${input.repo.id}))`);
+    // Spelled as a backward walk of the (repoId, number) index (migration 0003) for one row:
+    // `max()` is planned so only when the statistics say the repo has many builds, and
+    // otherwise reads every BuildCreated of the repo (each with its plan) under this lock.
     const [row] = await tx.query<{ last: number | string | null }>(
-      sql`select max((data->>'number')::int) as last from events where type = 'BuildCreated' and data->>'repoId' = ${input.repo.id}`,
+      sql`select (data->>'number')::int as last from events
+           where type = 'BuildCreated' and data->>'repoId' = ${input.repo.id} and (data->>'number')::int is not null
+           order by (data->>'number')::int desc limit 1`,
     );
     const number = Number(row?.last ?? 0) + 1;
     const events = decide(

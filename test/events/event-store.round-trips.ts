@@ -129,6 +129,16 @@ export function eventStoreRoundTrips(): void {
     await store.append('build-any', 0, [event('A')]);
     // BEGIN, first-write check, lock, head, insert, COMMIT
     assert.equal(await roundTripsOf(() => store.append('build-any', 'any', [event('B')])), 6);
-    assert.equal(await roundTripsOf(() => database.transaction((tx) => appendToStream(tx, 'build-tx', 0, [event('A')]))), 6);
+    await store.append('build-tx', 0, [event('A')]);
+    assert.equal(await roundTripsOf(() => database.transaction((tx) => appendToStream(tx, 'build-tx', 1, [event('B')]))), 6);
+  });
+
+  it("a new stream in the caller's transaction needs neither lock nor head: four round trips", async () => {
+    // BEGIN, first-write check, insert, COMMIT (createBuild holds its number lock meanwhile)
+    assert.equal(await roundTripsOf(() => database.transaction((tx) => appendToStream(tx, 'build-tx-new', 0, [event('A')]))), 4);
+    await assert.rejects(
+      database.transaction((tx) => appendToStream(tx, 'build-tx-new', 0, [event('A')])),
+      (error: Error) => error.name === 'StreamVersionConflict',
+    );
   });
 }
