@@ -95,7 +95,7 @@ async function startRunners(options: { count: number; server: string; nc: NatsCo
         const answer = await client.post<ClaimAnswer>('/claim', { buildId: offer.buildId, stage: offer.stage, attempt: offer.attempt, runner }, stop.signal);
         const heartbeat = startHeartbeat({ client, buildId: offer.buildId, stage: offer.stage, leaseToken: answer.leaseToken, everyMs: (answer.leaseTtlSeconds * 1000) / 3, signal: stop.signal, log: () => {} });
         beats.set(`${offer.buildId}:${offer.stage}`, heartbeat);
-        const reporter = createRpcReporter({ client, buildId: offer.buildId, stage: offer.stage, leaseToken: answer.leaseToken, heartbeat });
+        const reporter = createRpcReporter({ client, buildId: offer.buildId, stage: offer.stage, leaseToken: answer.leaseToken, heartbeat, history: answer.history });
         return { reporter, leaseToken: answer.leaseToken, secrets: answer.secrets, limits: answer.limits, run: answer.run };
       };
       const done = runRunnerLoop({

@@ -144,7 +144,7 @@ export async function run(args: string[]): Promise<number> {
       log,
     });
     beats.set(`${offer.buildId}:${offer.stage}`, heartbeat);
-    const reporter = createRpcReporter({ client, buildId: offer.buildId, stage: offer.stage, leaseToken: answer.leaseToken, heartbeat });
+    const reporter = createRpcReporter({ client, buildId: offer.buildId, stage: offer.stage, leaseToken: answer.leaseToken, heartbeat, history: answer.history });
     return { reporter, leaseToken: answer.leaseToken, secrets: answer.secrets, limits: answer.limits, run: answer.run, cancelHint: cancelHint(offer.buildId) };
   }
 

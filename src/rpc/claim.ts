@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { eq } from 'drizzle-orm';
 import { isBuild } from '../events/build-state.ts';
+import type { BuildEvent } from '../events/build-events.ts';
 import type { Database } from '../events/database.ts';
 import { IllegalCommand } from '../events/decider-errors.ts';
 import type { EventStore } from '../events/event-store.ts';
@@ -22,6 +23,12 @@ export type ClaimAnswer = {
   secrets: Record<string, string>;
   limits: { timeoutMinutes: number };
   run: StageRun;
+  /**
+   * The build's events up to and including this claim: what the runner's first
+   * `reporter.history()` answers, so it needs no read of its own before starting. Absent
+   * from older servers (the runner then reads it over RPC).
+   */
+  history?: BuildEvent[];
 };
 
 /**
@@ -34,7 +41,7 @@ export async function claimStage(deps: { database: Database; store: EventStore; 
   const { database, store } = deps;
   const leaseToken = randomUUID();
   const at = (deps.now?.() ?? new Date()).toISOString();
-  const { state } = await handleBuildCommand(
+  const { state, stream } = await handleBuildCommand(
     store,
     body.buildId,
     { type: 'ClaimStage', data: { stage: body.stage, attempt: body.attempt, runner: body.runner, leaseToken, at } },
@@ -42,14 +49,18 @@ export async function claimStage(deps: { database: Database; store: EventStore; 
   );
   const stage = isBuild(state) ? state.plan?.stages.find((s) => s.number === body.stage) : undefined;
   if (!isBuild(state) || !stage) throw new IllegalCommand('unknown_stage', `stage ${body.stage} of build ${body.buildId} is not in its plan`);
-  await recordLease(database, { buildId: body.buildId, stage: body.stage, attempt: body.attempt, leaseToken, runnerId: body.runner.id }, deps.leaseTtlSeconds);
-  const [repo] = await database.db.select().from(repos).where(eq(repos.id, state.repoId)).limit(1);
+  // Independent reads and the lease write, at once: each is a round trip the runner waits for.
+  const [, [repo], secrets] = await Promise.all([
+    recordLease(database, { buildId: body.buildId, stage: body.stage, attempt: body.attempt, leaseToken, runnerId: body.runner.id }, deps.leaseTtlSeconds),
+    database.db.select().from(repos).where(eq(repos.id, state.repoId)).limit(1),
+    // Only what this build may see (no pull_request-withheld secret reaches a fork's code).
+    loadBuildSecrets(database, deps.secretKey, state.repoId, state.trigger, deps.log),
+  ]);
   return {
     leaseToken,
     attempt: body.attempt,
     leaseTtlSeconds: deps.leaseTtlSeconds,
-    // Only what this build may see (no pull_request-withheld secret reaches a fork's code).
-    secrets: await loadBuildSecrets(database, deps.secretKey, state.repoId, state.trigger, deps.log),
+    secrets,
     limits: { timeoutMinutes: repo?.timeout ?? 60 },
     run: {
       buildId: state.buildId,
@@ -61,5 +72,6 @@ export async function claimStage(deps: { database: Database; store: EventStore; 
       clone: { url: repo?.cloneUrl ?? '', commit: state.trigger.commit, ref: state.trigger.ref, depth: stage.clone.depth },
       ...restartRunFields(state, stage.number),
     },
+    history: stream,
   };
 }

@@ -66,8 +66,13 @@ export function createRpcApp(deps: RpcDeps): Hono {
 
   app.post('/claim', async (c) => {
     const body = parseBody(ClaimBody, await c.req.text());
-    await touchRunner(database, body.runner, now());
-    return c.json(await claimStage({ database, store, leaseTtlSeconds: deps.leaseTtlSeconds, now, secretKey: deps.secretKey, log: deps.log }, body));
+    // The runner's last-seen time is bookkeeping beside the claim: written at the same time,
+    // and a failure to write it is logged rather than failing a claim already recorded.
+    const [answer] = await Promise.all([
+      claimStage({ database, store, leaseTtlSeconds: deps.leaseTtlSeconds, now, secretKey: deps.secretKey, log: deps.log }, body),
+      touchRunner(database, body.runner, now()).catch((error: unknown) => deps.log?.(`runlog rpc: could not record that runner ${body.runner.id} was seen: ${error instanceof Error ? error.message : String(error)}`)),
+    ]);
+    return c.json(answer);
   });
 
   app.post('/builds/:buildId/command', async (c) => {

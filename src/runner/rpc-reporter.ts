@@ -14,12 +14,26 @@ const ENDS_CLAIM = new Set(['StageFinished', 'StageCancelled', 'StageTimedOut', 
  * poll (reporter.ts allows it): once the heartbeat was refused, `cancelled()` rejects with
  * `stale_lease` and the stage runner stops without recording anything more.
  */
-export function createRpcReporter(options: { client: RpcClient; buildId: string; stage: number; leaseToken: string; heartbeat: Heartbeat }): Reporter {
+export function createRpcReporter(options: {
+  client: RpcClient;
+  buildId: string;
+  stage: number;
+  leaseToken: string;
+  heartbeat: Heartbeat;
+  /** The history the claim answered with: the first `history()` gives it without a round trip. */
+  history?: BuildEvent[];
+}): Reporter {
   const { client, buildId, heartbeat } = options;
   const path = `/builds/${buildId}`;
+  let claimed = options.history;
   return {
     async history() {
       heartbeat.touch();
+      if (claimed) {
+        const events = claimed;
+        claimed = undefined;
+        return events;
+      }
       return (await client.get<{ events: BuildEvent[] }>(`${path}/history`)).events;
     },
     async command(command: BuildCommandInput) {

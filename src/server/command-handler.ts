@@ -23,6 +23,8 @@ export type Handled<Event, State> = {
   state: State;
   /** Where the last appended event sits in the log, for read-after-write waits. */
   checkpoint?: Checkpoint;
+  /** The whole stream as decided on, these events included (a claim hands it to its runner, saving it a read). */
+  stream: Event[];
 };
 
 export const lastCheckpoint = (result: AppendResult): Checkpoint | undefined => {
@@ -45,12 +47,13 @@ export async function handleCommand<Command, Event extends { type: string; data:
 ): Promise<Handled<Event, State>> {
   for (let attempt = 0; ; attempt += 1) {
     const stored = await store.readStream(streamId);
-    const state = stored.map(decider.read).reduce(decider.evolve, decider.initialState());
+    const read = stored.map(decider.read);
+    const state = read.reduce(decider.evolve, decider.initialState());
     const events = decider.decide(command, state);
-    if (events.length === 0) return { events, state };
+    if (events.length === 0) return { events, state, stream: read };
     try {
       const result = await store.append(streamId, stored.length, events, metadata);
-      return { events, state: events.reduce(decider.evolve, state), checkpoint: lastCheckpoint(result) };
+      return { events, state: events.reduce(decider.evolve, state), checkpoint: lastCheckpoint(result), stream: [...read, ...events] };
     } catch (error) {
       if (!(error instanceof StreamVersionConflict) || attempt >= retries) throw error;
     }

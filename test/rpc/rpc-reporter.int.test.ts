@@ -88,9 +88,15 @@ describe('the runner side of the RPC: client, heartbeat and reporter against the
     assert.equal(failuresLeft, 0, 'the claim went through after two dropped connections');
     const beats = new AbortController();
     const heartbeat = startHeartbeat({ client, buildId: build.id, stage: 1, leaseToken: answer.leaseToken, everyMs: 50, signal: beats.signal });
-    const reporter = createRpcReporter({ client, buildId: build.id, stage: 1, leaseToken: answer.leaseToken, heartbeat });
+    // The claim answers with the build's history, so the runner starts without reading it again.
+    const read = (await client.get<{ events: unknown[] }>(`/builds/${build.id}/history`)).events;
+    assert.deepEqual(answer.history, read, 'the claim carries the history a read gives');
+    const reporter = createRpcReporter({ client, buildId: build.id, stage: 1, leaseToken: answer.leaseToken, heartbeat, history: answer.history });
     try {
+      failuresLeft = 1_000; // the first history() makes no call (a call would fail and be retried for 5 s)
       assert.deepEqual((await reporter.history()).map((e) => e.type), ['BuildCreated', 'StageQueued', 'StageClaimed']);
+      failuresLeft = 0;
+      assert.deepEqual((await reporter.history()).map((e) => e.type), ['BuildCreated', 'StageQueued', 'StageClaimed'], 'later ones read it anew');
       const started = await reporter.command({ type: 'StartStage', data: { stage: 1, leaseToken: answer.leaseToken, timeoutMinutes: 60, at: new Date().toISOString() } });
       assert.deepEqual(started.map((e) => e.type), ['StageStarted']);
       await reporter.log(1, 1, { offset: 0, data: 'x' });
