@@ -94,7 +94,10 @@ export async function runRunnerLoop(options: RunnerLoopOptions): Promise<void> {
   async function claim(delivery: Delivery): Promise<ClaimedStage | undefined> {
     try {
       const claimed = await options.claim(delivery.offer);
-      await delivery.ack();
+      // Acked once the claim is recorded, but the stage does not wait for the queue's
+      // confirmation (a round trip to NATS): an ack that is lost only brings the offer back
+      // after the ack wait, and that claim is refused (stage_already_claimed) and termed.
+      delivery.ack().catch((error: unknown) => log(`runlog runner: ack of ${delivery.offer.buildId}#${delivery.offer.stage} failed (${error instanceof Error ? error.message : String(error)}); the queue offers it again and that claim is refused`));
       return claimed;
     } catch (error) {
       if (isIllegalCommand(error)) {
