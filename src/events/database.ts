@@ -69,6 +69,11 @@ export async function openPostgres(url: string, options: PostgresOptions = {}): 
     // postgres-js returns a RowList (an array with extras); copy to a plain array.
     query: async <Row,>(statement: SQL) => [...((await handle.execute(statement)) as unknown as Row[])],
   });
+  // This process's listeners by channel. A notification sent from this process reaches them
+  // at once, not after a trip through Postgres and the LISTEN connection (the projector
+  // following the appends of the API and the runner RPC in the same process, say). They
+  // hear the Postgres one as well: every call only means "look again".
+  const local = new Map<string, Set<(payload: string) => void>>();
   return {
     kind: 'postgres',
     ...executor(db),
@@ -85,9 +90,17 @@ export async function openPostgres(url: string, options: PostgresOptions = {}): 
           connected = true;
         },
       );
-      return () => subscription.unlisten();
+      const here = (payload: string) => onNotify(payload);
+      const listeners = local.get(channel) ?? new Set();
+      local.set(channel, listeners.add(here));
+      return () => {
+        listeners.delete(here);
+        if (listeners.size === 0 && local.get(channel) === listeners) local.delete(channel);
+        return subscription.unlisten();
+      };
     },
     async notify(channel, payload = '') {
+      for (const listener of local.get(channel) ?? []) queueMicrotask(() => listener(payload));
       await client`select pg_notify(${channel}, ${payload})`;
     },
     close: () => client.end({ timeout: 5 }),

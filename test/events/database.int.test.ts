@@ -57,4 +57,32 @@ describe('Database', () => {
       await dropDatabase(url);
     }
   });
+
+  it('hands a notification to listeners of the same process at once, and to other processes through Postgres', async () => {
+    const url = await freshDatabaseUrl('runlog_events');
+    const here = await openDatabase(url);
+    const elsewhere = await openDatabase(url);
+    try {
+      const heard: string[] = [];
+      const unlisten = await here.listen('runlog_test', (payload) => heard.push(`here:${payload}`));
+      let heardElsewhere!: () => void;
+      const elsewhereHeard = new Promise<void>((resolve) => (heardElsewhere = resolve));
+      const unlistenElsewhere = await elsewhere.listen('runlog_test', (payload) => payload === 'a' && heardElsewhere());
+      const sent = here.notify('runlog_test', 'a');
+      // Microtasks only: nothing has gone to Postgres and back yet.
+      for (let i = 0; i < 5; i++) await Promise.resolve();
+      assert.deepEqual(heard, ['here:a'], 'the listener of this process heard it before any round trip');
+      await sent;
+      await elsewhereHeard;
+      await unlisten();
+      await here.notify('runlog_test', 'b');
+      for (let i = 0; i < 5; i++) await Promise.resolve();
+      assert.ok(!heard.includes('here:b'), 'an ended listen hears nothing more');
+      await unlistenElsewhere();
+    } finally {
+      await here.close();
+      await elsewhere.close();
+      await dropDatabase(url);
+    }
+  });
 });
