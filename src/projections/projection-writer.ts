@@ -199,10 +199,9 @@ export async function readCheckpoints(
  * Returns how many statements ran.
  */
 export async function flushRows(tx: Executor, target: ProjectionTarget, batch: RowBatch): Promise<number> {
-  let statements = 0;
-  const run = async (statement: SQL) => {
-    statements += 1;
-    await tx.query(statement);
+  const statements: SQL[] = [];
+  const run = (statement: SQL) => {
+    statements.push(statement);
   };
   for (const [table, rows] of batch.pending()) {
     const meta = tableMeta[table];
@@ -247,13 +246,17 @@ export async function flushRows(tx: Executor, target: ProjectionTarget, batch: R
           break;
       }
     }
-    for (const chunk of chunks(deletes)) await run(deleteStatement(meta, name, chunk));
-    for (const { hows, rows: group } of updates.values()) for (const chunk of chunks(group)) await run(updateStatement(meta, name, hows, chunk));
-    for (const group of inserts.values()) for (const chunk of chunks(group)) await run(insertStatement(meta, name, chunk, null));
-    for (const group of insertsIfMissing.values()) for (const chunk of chunks(group)) await run(insertStatement(meta, name, chunk, 'nothing'));
-    for (const { hows, rows: group } of upserts.values()) for (const chunk of chunks(group)) await run(insertStatement(meta, name, chunk, hows));
+    for (const chunk of chunks(deletes)) run(deleteStatement(meta, name, chunk));
+    for (const { hows, rows: group } of updates.values()) for (const chunk of chunks(group)) run(updateStatement(meta, name, hows, chunk));
+    for (const group of inserts.values()) for (const chunk of chunks(group)) run(insertStatement(meta, name, chunk, null));
+    for (const group of insertsIfMissing.values()) for (const chunk of chunks(group)) run(insertStatement(meta, name, chunk, 'nothing'));
+    for (const { hows, rows: group } of upserts.values()) for (const chunk of chunks(group)) run(insertStatement(meta, name, chunk, hows));
   }
-  return statements;
+  // Sent together: the connection runs them one after another in this order (so a table's
+  // deletes still come before its inserts), without a round trip's wait between them. The
+  // first failure rejects, and the transaction, aborted from there on, is rolled back.
+  await Promise.all(statements.map((statement) => tx.query(statement)));
+  return statements.length;
 }
 
 type Hows = Pending['hows'];

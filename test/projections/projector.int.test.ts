@@ -127,9 +127,10 @@ function projectorSuite(open: Open, kind: 'postgres' | 'pglite') {
               work({
                 ...tx,
                 query: async (statement) => {
-                  count += 1;
+                  // Numbered when sent: the writer sends a batch's row statements together.
+                  const number = (count += 1);
                   const rows = await tx.query(statement);
-                  if (count === failAt) throw new Error(`crash after statement ${failAt}`);
+                  if (number === failAt) throw new Error(`crash after statement ${failAt}`);
                   return rows as never;
                 },
               } as Executor),
