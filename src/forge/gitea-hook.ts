@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { PULL_REQUEST_BUILDS } from './github-hook.ts';
 import { filesOfCommits, payloadOf, shortRef, ZERO_SHA, type HookTriggerInput } from './hook-trigger.ts';
+import { PullRequestPayload, pullRequestHook } from './pull-request-hook.ts';
 
 /**
  * Gitea's webhook payloads (https://docs.gitea.com/usage/webhooks; structs in
@@ -31,15 +31,6 @@ const Push = z.object({
   sender: user,
 });
 
-const branchRef = z.object({ ref: z.string(), sha: z.string(), repo: z.object({ full_name: z.string() }).nullish() });
-const PullRequest = z.object({
-  action: z.string(),
-  number: z.number().int().positive(),
-  pull_request: z.object({ title: z.string().default(''), html_url: z.string().default(''), user, head: branchRef, base: branchRef }),
-  repository,
-  sender: user,
-});
-
 const RepoOnly = z.object({ repository: z.object({ full_name: z.string() }).nullish() });
 
 export function parseGiteaHook(event: string, payload: unknown): HookTriggerInput {
@@ -47,7 +38,7 @@ export function parseGiteaHook(event: string, payload: unknown): HookTriggerInpu
     case 'push':
       return giteaPush(payloadOf(Push, payload, 'push'));
     case 'pull_request':
-      return giteaPullRequest(payloadOf(PullRequest, payload, 'pull_request'));
+      return pullRequestHook('gitea', payloadOf(PullRequestPayload, payload, 'pull_request'), 'opened, synchronized and reopened');
     case 'create':
     case 'delete': {
       const { repository } = payloadOf(RepoOnly, payload, event);
@@ -86,41 +77,5 @@ function giteaPush(push: z.infer<typeof Push>): HookTriggerInput {
       sender,
       ...(commits.length > 0 ? { changedFiles: filesOfCommits(commits) } : {}),
     },
-  };
-}
-
-function giteaPullRequest(hook: z.infer<typeof PullRequest>): HookTriggerInput {
-  const slug = hook.repository.full_name;
-  const pr = hook.pull_request;
-  const ref = `refs/pull/${hook.number}/head`;
-  if (hook.action === 'closed') return { kind: 'close', forge: 'gitea', slug, pullRequest: hook.number, ref };
-  const action = PULL_REQUEST_BUILDS[hook.action];
-  if (!action) {
-    return { kind: 'ignore', forge: 'gitea', slug, reason: `pull request action '${hook.action.slice(0, 60)}' does not build (opened, synchronized and reopened do)` };
-  }
-  const headRepo = pr.head.repo?.full_name ?? slug;
-  return {
-    kind: 'build',
-    forge: 'gitea',
-    slug,
-    trigger: {
-      event: 'pull_request',
-      action,
-      ref,
-      branch: pr.base.ref,
-      sourceBranch: pr.head.ref,
-      targetBranch: pr.base.ref,
-      commit: pr.head.sha,
-      before: pr.base.sha,
-      after: pr.head.sha,
-      message: pr.title,
-      title: pr.title,
-      link: pr.html_url,
-      author: { login: pr.user?.login || pr.user?.username || '', avatar: pr.user?.avatar_url ?? '' },
-      sender: hook.sender?.login || hook.sender?.username || '',
-      pullRequest: hook.number,
-      fork: headRepo.toLowerCase() === slug.toLowerCase() ? '' : headRepo,
-    },
-    compare: { base: pr.base.sha, head: pr.head.sha, pullRequest: hook.number },
   };
 }

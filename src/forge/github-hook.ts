@@ -1,12 +1,12 @@
 import { z } from 'zod';
 import type { TriggerInput } from '../pipeline/trigger.ts';
 import { filesOfCommits, payloadOf, shortRef, ZERO_SHA, type HookTriggerInput } from './hook-trigger.ts';
+import { PullRequestPayload, pullRequestHook } from './pull-request-hook.ts';
 
 /**
  * GitHub's webhook payloads (https://docs.github.com/webhooks/webhook-events-and-payloads)
  * as a HookTrigger. Drone's mapping (drone/service/hook/parser): a push to a branch is
- * `push`, to refs/tags/ `tag`; a pull request builds `refs/pull/<n>/head` on its target
- * branch, its title as the message. Actions are Drone's words (`synchronized`).
+ * `push`, to refs/tags/ `tag`; pull requests are mapped in pull-request-hook.ts.
  */
 const user = z.object({ login: z.string().default(''), avatar_url: z.string().default('') }).partial().nullish();
 const repository = z.object({ full_name: z.string(), html_url: z.string().default('') });
@@ -33,21 +33,6 @@ const Push = z.object({
   sender: user,
 });
 
-const branchRef = z.object({ ref: z.string(), sha: z.string(), repo: z.object({ full_name: z.string() }).nullish() });
-const PullRequest = z.object({
-  action: z.string(),
-  number: z.number().int().positive(),
-  pull_request: z.object({
-    title: z.string().default(''),
-    html_url: z.string().default(''),
-    user,
-    head: branchRef,
-    base: branchRef,
-  }),
-  repository,
-  sender: user,
-});
-
 const Ping = z.object({ repository: z.object({ full_name: z.string() }).nullish() });
 
 /** GitHub lists at most 20 commits in a push; past that the compare API gives the files. */
@@ -62,7 +47,7 @@ export function parseGithubHook(event: string, payload: unknown): HookTriggerInp
     case 'push':
       return githubPush(payloadOf(Push, payload, 'push'));
     case 'pull_request':
-      return githubPullRequest(payloadOf(PullRequest, payload, 'pull_request'));
+      return pullRequestHook('github', payloadOf(PullRequestPayload, payload, 'pull_request'), 'opened, synchronize and reopened');
     default:
       return { kind: 'ignore', forge: 'github', reason: `GitHub event '${event.slice(0, 60)}' does not build (push, tag and pull_request do)` };
   }
@@ -104,48 +89,5 @@ function githubPush(push: z.infer<typeof Push>): HookTriggerInput {
     slug,
     trigger,
     ...(!listedAll && comparable ? { compare: { base: push.before, head: push.after } } : {}),
-  };
-}
-
-export const PULL_REQUEST_BUILDS: Record<string, 'opened' | 'synchronized' | 'reopened'> = {
-  opened: 'opened',
-  synchronize: 'synchronized',
-  synchronized: 'synchronized',
-  reopened: 'reopened',
-};
-
-function githubPullRequest(hook: z.infer<typeof PullRequest>): HookTriggerInput {
-  const slug = hook.repository.full_name;
-  const pr = hook.pull_request;
-  const ref = `refs/pull/${hook.number}/head`;
-  if (hook.action === 'closed') return { kind: 'close', forge: 'github', slug, pullRequest: hook.number, ref };
-  const action = PULL_REQUEST_BUILDS[hook.action];
-  if (!action) {
-    return { kind: 'ignore', forge: 'github', slug, reason: `pull request action '${hook.action.slice(0, 60)}' does not build (opened, synchronize and reopened do)` };
-  }
-  const headRepo = pr.head.repo?.full_name ?? slug;
-  return {
-    kind: 'build',
-    forge: 'github',
-    slug,
-    trigger: {
-      event: 'pull_request',
-      action,
-      ref,
-      branch: pr.base.ref,
-      sourceBranch: pr.head.ref,
-      targetBranch: pr.base.ref,
-      commit: pr.head.sha,
-      before: pr.base.sha,
-      after: pr.head.sha,
-      message: pr.title,
-      title: pr.title,
-      link: pr.html_url,
-      author: { login: pr.user?.login ?? '', avatar: pr.user?.avatar_url ?? '' },
-      sender: hook.sender?.login ?? '',
-      pullRequest: hook.number,
-      fork: headRepo.toLowerCase() === slug.toLowerCase() ? '' : headRepo,
-    },
-    compare: { base: pr.base.sha, head: pr.head.sha, pullRequest: hook.number },
   };
 }
