@@ -2,10 +2,8 @@
 // API, like `drone build ...` and `drone log view`.
 import { readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { parseArgs } from 'node:util';
 import { UsageError } from '../audit/build-ref.ts';
-import { reportFailure, usageFailure } from '../audit/cli-errors.ts';
-import { openClient, parseNumber, parseParams, parseSlug, repoPath, table, when, type Client } from './server-client.ts';
+import { CLIENT_FLAGS_USAGE, parseNumber, parseParams, parseSlug, repoPath, runApiCommand, when, type Client } from './server-client.ts';
 
 const usage = `usage: runlog build <command> <owner/name> [...]
 
@@ -21,10 +19,7 @@ const usage = `usage: runlog build <command> <owner/name> [...]
   promote <owner/name> <number> <target> [--param K=V ...]
   logs <owner/name> <number> <stage> <step> [--follow]     a step's output (--follow: until it ends)
 
-  --json            the server's JSON instead of text
-  --server URL      default RUNLOG_SERVER, else http://localhost:8080
-  --token TOKEN     default RUNLOG_TOKEN, else the admin token runlog serve saved in .runlog
-`;
+${CLIENT_FLAGS_USAGE}`;
 
 type Step = { number: number; name: string; status: string; exit_code: number; skip_reason?: string };
 type Stage = { number: number; name: string; status: string; machine: string; steps: Step[] };
@@ -49,9 +44,6 @@ type Build = {
 };
 
 const options = {
-  json: { type: 'boolean' },
-  server: { type: 'string' },
-  token: { type: 'string' },
   branch: { type: 'string' },
   commit: { type: 'string' },
   config: { type: 'string' },
@@ -61,27 +53,14 @@ const options = {
   'from-step': { type: 'string' },
   follow: { type: 'boolean', short: 'f' },
   interval: { type: 'string' },
-  help: { type: 'boolean', short: 'h' },
 } as const;
 
-export async function run(args: string[], io: { stdout?: NodeJS.WritableStream; env?: NodeJS.ProcessEnv } = {}): Promise<number> {
-  const stdout = io.stdout ?? process.stdout;
-  let parsed;
-  try {
-    parsed = parseArgs({ args, allowPositionals: true, options });
-  } catch (error) {
-    return usageFailure('build', (error as Error).message, usage);
-  }
-  const { values, positionals } = parsed;
-  if (values.help) {
-    stdout.write(usage);
-    return 0;
-  }
-  try {
+export const run = (args: string[], io: { stdout?: NodeJS.WritableStream; env?: NodeJS.ProcessEnv } = {}): Promise<number> =>
+  runApiCommand('build', { args, options, usage }, io, async ({ values, positionals, connect, stdout, show, list }) => {
     const [command, ...rest] = positionals;
     if (command === undefined) throw new UsageError(`expected a command: ls, info, create, restart, cancel, approve, decline, promote, logs\n\n${usage}`);
-    const client = openClient({ server: values.server, token: values.token }, io.env);
-    const out = (build: Build) => stdout.write(values.json ? `${JSON.stringify(build, null, 2)}\n` : describe(build));
+    const client = connect();
+    const out = (build: Build) => show(build, describe(build));
     const expect = (count: number, form: string) => {
       if (rest.length > count) throw new UsageError(`unexpected argument '${rest[count]}': runlog build ${command} ${form}`);
     };
@@ -95,9 +74,7 @@ export async function run(args: string[], io: { stdout?: NodeJS.WritableStream; 
           per_page: values.limit === undefined ? undefined : String(parseNumber(values.limit, '--limit')),
         };
         const { body } = await client.request<Build[]>('GET', `${repoPath(repo)}/builds`, { query });
-        if (values.json) stdout.write(`${JSON.stringify(body, null, 2)}\n`);
-        else if (body.length === 0) stdout.write(`no builds of ${repo.slug}${values.branch ? ` on ${values.branch}` : ''}\n`);
-        else stdout.write(table(['BUILD', 'STATUS', 'EVENT', 'BRANCH', 'COMMIT', 'BY', 'CREATED'], body.map((b) => [`#${b.number}`, b.status, b.event, b.target, b.after.slice(0, 8), b.sender || b.trigger, when(b.created)])));
+        list(body, `no builds of ${repo.slug}${values.branch ? ` on ${values.branch}` : ''}\n`, ['BUILD', 'STATUS', 'EVENT', 'BRANCH', 'COMMIT', 'BY', 'CREATED'], (b) => [`#${b.number}`, b.status, b.event, b.target, b.after.slice(0, 8), b.sender || b.trigger, when(b.created)]);
         return 0;
       }
       case 'info': {
@@ -155,10 +132,7 @@ export async function run(args: string[], io: { stdout?: NodeJS.WritableStream; 
       default:
         throw new UsageError(`unknown command '${command}': expected ls, info, create, restart, cancel, approve, decline, promote or logs`);
     }
-  } catch (error) {
-    return reportFailure('build', error);
-  }
-}
+  });
 
 async function readConfig(file: string): Promise<string> {
   try {

@@ -1,8 +1,6 @@
 // `runlog repo add|info|ls|update|rm`, against a server's API, like `drone repo ...`.
-import { parseArgs } from 'node:util';
 import { UsageError } from '../audit/build-ref.ts';
-import { reportFailure, usageFailure } from '../audit/cli-errors.ts';
-import { openClient, parseNumber, parseSlug, repoPath, table, when } from './server-client.ts';
+import { CLIENT_FLAGS_USAGE, parseNumber, parseSlug, repoPath, runApiCommand, when } from './server-client.ts';
 
 const usage = `usage: runlog repo <command> [...]
 
@@ -19,10 +17,7 @@ settings: --clone-url URL --default-branch B --config-path P --timeout MINUTES
           --notify-on WHEN         some of success,failure,change ('' never, 'default' the server's)
           --notify-webhook URL     gets each build end as a POST ('' none; its secret: PATCH the API)
 
-  --json            the server's JSON instead of text
-  --server URL      default RUNLOG_SERVER, else http://localhost:8080
-  --token TOKEN     default RUNLOG_TOKEN, else the admin token runlog serve saved in .runlog
-`;
+${CLIENT_FLAGS_USAGE}`;
 
 type Repo = {
   slug: string;
@@ -44,9 +39,6 @@ type Repo = {
 };
 
 const options = {
-  json: { type: 'boolean' },
-  server: { type: 'string' },
-  token: { type: 'string' },
   'clone-url': { type: 'string' },
   'default-branch': { type: 'string' },
   'config-path': { type: 'string' },
@@ -58,58 +50,41 @@ const options = {
   'notify-email': { type: 'string' },
   'notify-on': { type: 'string' },
   'notify-webhook': { type: 'string' },
-  help: { type: 'boolean', short: 'h' },
 } as const;
 
-export async function run(args: string[], io: { stdout?: NodeJS.WritableStream; env?: NodeJS.ProcessEnv } = {}): Promise<number> {
-  const stdout = io.stdout ?? process.stdout;
-  let parsed;
+export function run(args: string[], io: { stdout?: NodeJS.WritableStream; env?: NodeJS.ProcessEnv } = {}): Promise<number> {
   // `--trusted` alone means true, as a flag would.
   const normalized = args.map((arg) => (arg === '--trusted' || arg === '--protected' ? `${arg}=true` : arg));
-  try {
-    parsed = parseArgs({ args: normalized, allowPositionals: true, options });
-  } catch (error) {
-    return usageFailure('repo', (error as Error).message, usage);
-  }
-  const { values, positionals } = parsed;
-  if (values.help) {
-    stdout.write(usage);
-    return 0;
-  }
-  try {
+  return runApiCommand('repo', { args: normalized, options, usage }, io, async ({ values, positionals, connect, show, list }) => {
     const [command, ...rest] = positionals;
     if (command === undefined) throw new UsageError(`expected a command: add, update, info, ls, rm\n\n${usage}`);
     const want = command === 'ls' ? 0 : 1;
     if (rest.length > want) throw new UsageError(`unexpected argument '${rest[want]}'`);
-    const client = openClient({ server: values.server, token: values.token }, io.env);
-    const show = (repo: Repo) => stdout.write(values.json ? `${JSON.stringify(repo, null, 2)}\n` : describe(repo));
+    const client = connect();
+    const out = (repo: Repo) => show(repo, describe(repo));
     switch (command) {
       case 'add':
       case 'update': {
         const repo = parseSlug(rest[0]);
         const { body } = await client.request<Repo>(command === 'add' ? 'POST' : 'PATCH', repoPath(repo), { json: settings(values) });
-        show(body);
+        out(body);
         return 0;
       }
       case 'info':
-        show((await client.request<Repo>('GET', repoPath(parseSlug(rest[0])))).body);
+        out((await client.request<Repo>('GET', repoPath(parseSlug(rest[0])))).body);
         return 0;
       case 'rm':
-        show((await client.request<Repo>('DELETE', repoPath(parseSlug(rest[0])))).body);
+        out((await client.request<Repo>('DELETE', repoPath(parseSlug(rest[0])))).body);
         return 0;
       case 'ls': {
         const { body } = await client.request<Repo[]>('GET', '/api/user/repos');
-        if (values.json) stdout.write(`${JSON.stringify(body, null, 2)}\n`);
-        else if (body.length === 0) stdout.write('no repositories: add one with runlog repo add <owner/name>\n');
-        else stdout.write(table(['REPOSITORY', 'VISIBILITY', 'BRANCH', 'BUILDS'], body.map((r) => [r.slug, r.visibility, r.default_branch, String(r.counter ?? 0)])));
+        list(body, 'no repositories: add one with runlog repo add <owner/name>\n', ['REPOSITORY', 'VISIBILITY', 'BRANCH', 'BUILDS'], (r) => [r.slug, r.visibility, r.default_branch, String(r.counter ?? 0)]);
         return 0;
       }
       default:
         throw new UsageError(`unknown command '${command}': expected add, update, info, ls or rm`);
     }
-  } catch (error) {
-    return reportFailure('repo', error);
-  }
+  });
 }
 
 function settings(values: Record<string, string | boolean | undefined>): Record<string, unknown> {

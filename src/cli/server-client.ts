@@ -5,7 +5,9 @@
 // 0 done, 1 the server refused or could not be reached, 2 the command line was wrong.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { UsageError } from '../audit/build-ref.ts';
+import { reportFailure, usageFailure } from '../audit/cli-errors.ts';
 
 export type ServerOptions = { server?: string; token?: string };
 
@@ -126,3 +128,72 @@ export function table(header: string[], rows: string[][]): string {
 }
 
 export const when = (unix: number) => (unix ? new Date(unix * 1000).toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z') : '-');
+
+/** The flags every API command takes, beside its own. */
+const clientOptions = {
+  json: { type: 'boolean' },
+  server: { type: 'string' },
+  token: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+/** How the usage texts end: the flags of `clientOptions`. */
+export const CLIENT_FLAGS_USAGE = `  --json            the server's JSON instead of text
+  --server URL      default RUNLOG_SERVER, else http://localhost:8080
+  --token TOKEN     default RUNLOG_TOKEN, else the admin token runlog serve saved in .runlog
+`;
+
+type CommandOptions = NonNullable<ParseArgsConfig['options']>;
+type Parsed<O extends CommandOptions> = ReturnType<typeof parseArgs<{ options: O & typeof clientOptions; allowPositionals: true }>>;
+
+/** What a command's body gets: its parsed arguments, the server (opened when asked, so usage errors in the arguments come first), and the ways to print. */
+export type ApiCommand<O extends CommandOptions> = {
+  values: Parsed<O>['values'];
+  positionals: string[];
+  connect(): Client;
+  stdout: NodeJS.WritableStream;
+  /** The server's JSON under --json, else `text`. */
+  show(value: unknown, text: string): void;
+  /** A list: JSON under --json, `empty` when there is nothing, else the table. */
+  list<T>(rows: T[], empty: string, header: string[], row: (item: T) => string[]): void;
+};
+
+/**
+ * The frame of `runlog build|repo|secret`: parse (its own options and `clientOptions`),
+ * answer --help, run the body, and end every failure with a message and exit code (2 a
+ * wrong command line, 1 the server refused or could not be reached), never a stack.
+ */
+export async function runApiCommand<O extends CommandOptions>(
+  command: string,
+  spec: { args: string[]; options: O; usage: string },
+  io: { stdout?: NodeJS.WritableStream; env?: NodeJS.ProcessEnv },
+  body: (parsed: ApiCommand<O>) => Promise<number>,
+): Promise<number> {
+  const stdout = io.stdout ?? process.stdout;
+  let parsed: Parsed<O>;
+  try {
+    parsed = parseArgs({ args: spec.args, allowPositionals: true, options: { ...spec.options, ...clientOptions } });
+  } catch (error) {
+    return usageFailure(command, (error as Error).message, spec.usage);
+  }
+  const { values, positionals } = parsed;
+  // Typed for the caller's options; here only the shared ones are read.
+  const shared = values as { help?: boolean; json?: boolean; server?: string; token?: string };
+  if (shared.help) {
+    stdout.write(spec.usage);
+    return 0;
+  }
+  const json = shared.json === true;
+  try {
+    return await body({
+      values,
+      positionals,
+      connect: () => openClient({ server: shared.server, token: shared.token }, io.env),
+      stdout,
+      show: (value, text) => stdout.write(json ? `${JSON.stringify(value, null, 2)}\n` : text),
+      list: (rows, empty, header, row) => stdout.write(json ? `${JSON.stringify(rows, null, 2)}\n` : rows.length === 0 ? empty : table(header, rows.map(row))),
+    });
+  } catch (error) {
+    return reportFailure(command, error);
+  }
+}
