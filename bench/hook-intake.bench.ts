@@ -4,8 +4,9 @@
  * floor), and their ratio. The body is @octokit/webhooks-examples' branch push, signed with
  * the repo's webhook secret (X-Hub-Signature-256); the repo's forge is a fake GitHub API on
  * loopback (as test/forge/hook.int.test.ts has it) answering the contents API with the
- * `.drone.yml` and the compare API with the changed files. Each hook pays for: the repo row,
- * the HMAC check, those forge reads, the build's events. Postgres when
+ * `.drone.yml`, the compare API with the changed files, and taking the commit statuses the
+ * server reports back. Each hook pays for: the repo row, the HMAC check, those forge reads
+ * (the config once, cached by sha), the build's events; status posts run beside. Postgres when
  * RUNLOG_TEST_DATABASE_URL is set, else an in-memory PGlite; no runner, so builds stay queued
  * and only intake is measured. autocannon, 10 connections, 5 s each.
  */
@@ -32,12 +33,18 @@ function measure(options: autocannon.Options): Promise<autocannon.Result> {
   return new Promise((resolve, reject) => autocannon({ connections: 10, duration: 5, ...options }, (error: Error | null, result: autocannon.Result) => (error ? reject(error) : resolve(result))));
 }
 
-/** GitHub's contents and compare APIs, as much of them as a push needs. */
+/** GitHub's contents, compare and statuses APIs, as much of them as a push and its build need. */
 async function fakeGithub() {
   let calls = 0;
+  let statuses = 0;
   const server = createServer((request, response) => {
-    calls += 1;
     const path = request.url ?? '';
+    // The server reports each build's status back (commit-status.ts): taken, as GitHub would, and counted apart.
+    if (request.method === 'POST' && path.includes('/statuses/')) {
+      statuses += 1;
+      return response.writeHead(201, { 'content-type': 'application/json' }).end('{}');
+    }
+    calls += 1;
     if (path.includes('/contents/.drone.yml')) return response.writeHead(200, { 'content-type': 'text/plain' }).end(PIPELINE);
     if (path.includes('/compare/')) return response.writeHead(200, { 'content-type': 'application/json' }).end('{"files":[{"filename":"README.md"}]}');
     response.writeHead(404).end('{}');
@@ -46,6 +53,7 @@ async function fakeGithub() {
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     calls: () => calls,
+    statuses: () => statuses,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }
@@ -79,7 +87,7 @@ export async function run(): Promise<void> {
     console.log(`  database                   ${database.kind}`);
     console.log(`  GET /healthz               ${healthRate.toFixed(0).padStart(7)} req/s  p99 ${health.latency.p99} ms`);
     console.log(
-      `  POST /hook (signed push)   ${hookRate.toFixed(0).padStart(7)} req/s  p99 ${hooks.latency.p99} ms  (${(hookRate / healthRate).toFixed(2)} of /healthz; ${made} builds made${failed ? `, ${failed} not 200` : ''}; fake forge called ${forge.calls()} times)`,
+      `  POST /hook (signed push)   ${hookRate.toFixed(0).padStart(7)} req/s  p99 ${hooks.latency.p99} ms  (${(hookRate / healthRate).toFixed(2)} of /healthz; ${made} builds made${failed ? `, ${failed} not 200` : ''}; config/compare reads ${forge.calls()}, status posts ${forge.statuses()})`,
     );
   } finally {
     await server.close();
