@@ -41,14 +41,16 @@ export type RpcClient = {
 /**
  * The runner's side of the RPC: JSON over `fetch` with the shared secret. Network errors
  * and 502/503/504 (a restarting server, a proxy) are retried with backoff for about
- * `retryForMs`; answers are never retried. A command whose answer was lost may thus reach
+ * `retryForMs` (default 10 minutes): while no server answers, nobody can take a stage from
+ * its runner (the reaper runs in the server), and once one does, the lease decides — a
+ * runner that gave up sooner turned a slow server restart into failed builds (chaos). Answers are never retried. A command whose answer was lost may thus reach
  * the server twice — the decider refuses the second (never a double transition), and
  * `isRefusalAfterRetry` tells the runner the first may have been recorded.
  */
 export function createRpcClient(options: { server: string; secret: string; retryForMs?: number; fetch?: RpcFetch }): RpcClient {
   const base = `${options.server.replace(/\/+$/, '')}/rpc`;
   const doFetch: RpcFetch = options.fetch ?? fetch;
-  const retryForMs = options.retryForMs ?? 30_000;
+  const retryForMs = options.retryForMs ?? 10 * 60_000;
 
   async function call<T>(method: 'GET' | 'POST', path: string, body: unknown, signal?: AbortSignal): Promise<T> {
     const started = Date.now();

@@ -55,7 +55,12 @@ export function createRpcReporter(options: {
       heartbeat.touch();
       if (heartbeat.lost) throw new IllegalCommand('stale_lease', `the lease on stage ${options.stage} of build ${buildId} lapsed: another runner may hold it now`);
       // With the lease: the server refuses (403 stale_lease) a runner whose stage another token holds.
-      return (await client.get<{ cancelled: boolean }>(`${path}/cancelled?stage=${options.stage}&lease=${encodeURIComponent(options.leaseToken)}`)).cancelled;
+      try {
+        return (await client.get<{ cancelled: boolean }>(`${path}/cancelled?stage=${options.stage}&lease=${encodeURIComponent(options.leaseToken)}`)).cancelled;
+      } finally {
+        // A poll that waited out a server restart (the client retries) still shows the stage runner alive.
+        heartbeat.touch();
+      }
     },
   };
 }
