@@ -166,7 +166,8 @@ export function summarize(type: string, data: Data, names: PlanNames = noNames):
       return `requeued as attempt ${String(data.attempt)}`;
     case 'StageResumed': {
       const from = typeof data.stage === 'number' && typeof data.fromStep === 'number' ? names.step(data.stage, data.fromStep) : undefined;
-      return `resumed from step ${String(data.fromStep)}${from ? ` (${from})` : ''}, workspace ${String(data.workspace)}, attempt ${String(data.attempt)}`;
+      const kept = Array.isArray(data.keptSteps) && data.keptSteps.length > 0 ? `, ${data.keptSteps.length === 1 ? 'step' : 'steps'} ${data.keptSteps.join(', ')} kept (not run again)` : '';
+      return `resumed from step ${String(data.fromStep)}${from ? ` (${from})` : ''}, workspace ${String(data.workspace)}${kept}, attempt ${String(data.attempt)}`;
     }
     case 'BuildFinished':
       return `build ${String(data.status)}`;

@@ -1,4 +1,4 @@
-import type { Plan, Skip } from '../pipeline/plan.ts';
+import type { Plan, PlanStep, Skip } from '../pipeline/plan.ts';
 import type { BuildCommand, CommandOf } from './build-commands.ts';
 import type { BuildEvent, BuildStatusFinished } from './build-events.ts';
 import {
@@ -409,6 +409,22 @@ export function decideExpireLease(command: CommandOf<'ExpireLease'>, state: Buil
   return withConsequences(build, [expired, ...steps, { type: 'StageRequeued', data: { stage: number, attempt: stage.attempt + 1, at } }], at);
 }
 
+/**
+ * The steps a kept resume from `fromStep` does not run again: the earlier attempt's
+ * successes (a lost runner's, a handed-back stage's), or — a restart's first start — the
+ * parent's steps before it, services aside (they hold no workspace state and start again).
+ */
+function stepsKept(stage: StageState, planSteps: readonly PlanStep[], fromStep: number): number[] {
+  const before = stage.steps.filter((s) => s.number < fromStep);
+  if (stage.startedAt !== undefined) return before.filter((s) => s.status === 'success').map((s) => s.number);
+  return before
+    .filter((s) => {
+      const plan = planSteps.find((p) => p.number === s.number);
+      return s.status === 'pending' && !plan?.skip && plan?.kind !== 'service';
+    })
+    .map((s) => s.number);
+}
+
 export function decideResumeStage(command: CommandOf<'ResumeStage'>, state: BuildState): BuildEvent[] {
   const build = openBuild(state);
   const { stage: number, leaseToken, fromStep, workspace, timeoutMinutes, at } = command.data;
@@ -434,13 +450,14 @@ export function decideResumeStage(command: CommandOf<'ResumeStage'>, state: Buil
       throw new IllegalCommand('resume_gap', `step ${gap.number} of stage ${number} is still running: it cannot be kept as it is`);
     }
   }
+  const planSteps = planStepsOfStage(build, number);
+  const keptSteps = workspace === 'kept' ? stepsKept(stage, planSteps, fromStep) : undefined;
   const resumed: BuildEvent = {
     type: 'StageResumed',
-    data: { stage: number, attempt: stage.attempt, fromStep, workspace, timeoutMinutes, at },
+    data: { stage: number, attempt: stage.attempt, fromStep, workspace, ...(keptSteps ? { keptSteps } : {}), timeoutMinutes, at },
   };
   const after = fold([resumed], build) as Build;
   const events: BuildEvent[] = [resumed];
-  const planSteps = planStepsOfStage(build, number);
   for (const step of after.stages.find((s) => s.number === number)!.steps) {
     if (step.status !== 'pending') continue;
     const planStep = planSteps.find((p) => p.number === step.number);

@@ -177,6 +177,12 @@ export const StageResumed = event('StageResumed', {
   attempt: Attempt,
   fromStep: StepNumber,
   workspace: z.enum(['kept', 'fresh']),
+  /**
+   * `kept` only: the steps before `fromStep` whose work stays in the workspace and that do
+   * not run again — the earlier attempt's successes (after a lost runner), or the parent
+   * build's (a restart from a step). Absent in events written before it existed.
+   */
+  keptSteps: z.array(StepNumber).optional(),
   /** Sets the deadline (`at` + this) only when the stage never started before; otherwise the first start's deadline holds. */
   timeoutMinutes: z.number().int().positive().optional(),
 });

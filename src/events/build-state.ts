@@ -64,6 +64,12 @@ export interface StageState {
   lastActivityAt?: string;
   finishedAt?: string;
   workspace?: 'fresh' | 'kept';
+  /**
+   * The workspace the latest start ran on: its attempt's run id (`stageRunId`) after a
+   * fresh start, the earlier one's after a kept resume (the parent build's for a restart).
+   * A later attempt after a lost runner looks for it to resume there.
+   */
+  workspaceKey?: string;
   error?: string;
   skip?: Skip;
   steps: StepState[];
@@ -104,6 +110,9 @@ export type BuildState = InitialState | Build;
 export const initialState = (): BuildState => ({ status: 'initial' });
 
 export const isBuild = (state: BuildState): state is Build => state.status !== 'initial';
+
+/** A stage attempt's run id: what the engine names its network and fresh workspace after (`StageRun.runId`). */
+export const stageRunId = (buildId: string, stage: number, attempt: number): string => `${buildId.slice(0, 8)}-${stage}-${attempt}`;
 
 /** Services then steps, in plan number order (their numbers are shared within a stage). */
 export const planStepsOf = (stage: Plan['stages'][number]): PlanStep[] =>
@@ -223,6 +232,7 @@ function apply(build: Build, event: BuildEvent): Build {
         timeoutMinutes: s.timeoutMinutes ?? timeoutMinutes,
         lastActivityAt: at,
         workspace,
+        workspaceKey: stageRunId(build.buildId, s.number, attempt),
         steps: s.steps.map(pendingStep),
       }));
     }
@@ -237,6 +247,7 @@ function apply(build: Build, event: BuildEvent): Build {
         timeoutMinutes: s.timeoutMinutes ?? timeoutMinutes,
         lastActivityAt: at,
         workspace,
+        workspaceKey: workspace === 'fresh' ? stageRunId(build.buildId, s.number, attempt) : (s.workspaceKey ?? build.restart?.workspace?.key),
         steps: s.steps.map((step) => (workspace === 'fresh' || step.number >= fromStep ? pendingStep(step) : step)),
       }));
     }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { eq } from 'drizzle-orm';
-import { isBuild } from '../events/build-state.ts';
+import { isBuild, stageRunId } from '../events/build-state.ts';
 import type { BuildEvent } from '../events/build-events.ts';
 import type { Database } from '../events/database.ts';
 import { IllegalCommand } from '../events/decider-errors.ts';
@@ -9,7 +9,7 @@ import { repos } from '../projections/tables.ts';
 import type { StageRun } from '../runner/engine.ts';
 import { handleBuildCommand } from '../server/command-handler.ts';
 import { recordLease } from '../server/leases.ts';
-import { restartRunFields } from '../server/restart-from-step.ts';
+import { resumeRunFields } from '../server/restart-from-step.ts';
 import type { ClaimBody } from './protocol.ts';
 import { loadBuildSecrets } from '../secrets/build-secrets.ts';
 import type { SecretKey } from '../secrets/sealed-value.ts';
@@ -67,10 +67,10 @@ export async function claimStage(deps: { database: Database; store: EventStore; 
       repo: state.repo,
       buildNumber: state.number,
       stage,
-      runId: `${state.buildId.slice(0, 8)}-${stage.number}-${body.attempt}`,
+      runId: stageRunId(state.buildId, stage.number, body.attempt),
       trusted: repo?.trusted ?? false,
       clone: { url: repo?.cloneUrl ?? '', commit: state.trigger.commit, ref: state.trigger.ref, depth: stage.clone.depth },
-      ...restartRunFields(state, stage.number),
+      ...resumeRunFields(state, stage.number),
     },
     history: stream,
   };

@@ -43,10 +43,21 @@ export async function runRunnerLoop(options: RunnerLoopOptions): Promise<void> {
   const keeper = options.keeper;
   const holding = new Map<string, { buildId: string; stage: number; attempt: number }>();
 
-  /** A restart's run keeps its `workspaceKey` only when this runner still keeps that workspace (it then runs from the step); else it runs whole. */
-  async function withKeptWorkspace(run: ClaimedStage['run']): Promise<ClaimedStage['run']> {
-    if (run.resumeFrom === undefined || run.workspaceKey === undefined) return run;
-    const here = keeper ? await keeper.take(run.workspaceKey).catch(() => false) : false;
+  /**
+   * A run keeps its `workspaceKey` only when the workspace is here; else it runs whole on a
+   * fresh one. A restart's: this runner still keeps it (the keeper; it is reserved). A
+   * requeued stage's (its runner was lost): the engine reaches it — docker, the volume on
+   * the same docker engine; exec, the folder on the same host.
+   */
+  async function withWorkspace(run: ClaimedStage['run']): Promise<ClaimedStage['run']> {
+    const key = run.workspaceKey;
+    if (key === undefined) return run;
+    const here =
+      run.resumeFrom !== undefined
+        ? keeper
+          ? await keeper.take(key).catch(() => false)
+          : false
+        : await (engine.workspaces?.has(key) ?? Promise.resolve(false)).catch(() => false);
     return here ? run : { ...run, workspaceKey: undefined };
   }
 
@@ -71,7 +82,7 @@ export async function runRunnerLoop(options: RunnerLoopOptions): Promise<void> {
       holding.set(key, { buildId: offer.buildId, stage: offer.stage, attempt: offer.attempt });
       options.onStagesChanged?.([...holding.values()]);
       try {
-        const run = await withKeptWorkspace(claimed.run);
+        const run = await withWorkspace(claimed.run);
         const result = await runStage({
           ...claimed,
           run,

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { eq } from 'drizzle-orm';
 import type { StageOffer, StageQueue } from '../dispatch/stage-queue.ts';
-import { isBuild } from '../events/build-state.ts';
+import { isBuild, stageRunId } from '../events/build-state.ts';
 import type { Database } from '../events/database.ts';
 import { IllegalCommand } from '../events/decider-errors.ts';
 import type { EventStore } from '../events/event-store.ts';
@@ -11,7 +11,7 @@ import type { Engine } from '../runner/engine.ts';
 import { hostPlatform } from '../runner/platform.ts';
 import { runRunnerLoop, type ClaimedStage } from '../runner/runner-loop.ts';
 import { handleBuildCommand } from './command-handler.ts';
-import { restartRunFields } from './restart-from-step.ts';
+import { resumeRunFields } from './restart-from-step.ts';
 import { RunnerReport, type RunnerReportInput } from '../rpc/protocol.ts';
 import { startPresence } from '../runner/presence.ts';
 import { createWorkspaceKeeper } from '../runner/workspace-keeper.ts';
@@ -70,10 +70,10 @@ export async function runEmbeddedRunner(options: EmbeddedRunnerOptions): Promise
         repo: state.repo,
         buildNumber: state.number,
         stage,
-        runId: `${state.buildId.slice(0, 8)}-${stage.number}-${offer.attempt}`,
+        runId: stageRunId(state.buildId, stage.number, offer.attempt),
         trusted: repo?.trusted ?? false,
         clone: { url: repo?.cloneUrl ?? '', commit: state.trigger.commit, ref: state.trigger.ref, depth: stage.clone.depth },
-      ...restartRunFields(state, stage.number),
+        ...resumeRunFields(state, stage.number),
       },
     };
   }

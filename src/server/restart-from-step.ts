@@ -65,13 +65,20 @@ export function restartOf(parent: Build, at: { stage: number; step: number }, wo
 }
 
 /**
- * What a claim of `stage` tells its runner about a restart: the step to start from and the
- * parent's workspace key — only for the restart's stage, and only before it first started
- * in this build (a later attempt after a lost runner starts over on a fresh workspace).
+ * What a claim of `stage` tells its runner about the workspace to continue on (DESIGN.md
+ * "Timeouts, cancel and inactivity are replayed rules"):
+ * - a stage that started before (its runner was lost, or handed it back): the workspace
+ *   its latest start ran on — the runner resumes there, finished steps kept, when its
+ *   engine can still reach it (docker: the volume on the same engine; exec: the folder on
+ *   the same host), else it starts over fresh;
+ * - a restart's stage before its first start: the step to start from and the parent's
+ *   workspace key (the runner uses it only when it still keeps that workspace).
  */
-export function restartRunFields(state: BuildState, stage: number): Pick<StageRun, 'resumeFrom' | 'workspaceKey'> {
-  if (!isBuild(state) || state.restart?.stage !== stage) return {};
-  if (state.stages.find((s) => s.number === stage)?.startedAt !== undefined) return {};
+export function resumeRunFields(state: BuildState, stage: number): Pick<StageRun, 'resumeFrom' | 'workspaceKey'> {
+  if (!isBuild(state)) return {};
+  const current = state.stages.find((s) => s.number === stage);
+  if (current?.startedAt !== undefined) return current.workspaceKey === undefined ? {} : { workspaceKey: current.workspaceKey };
+  if (state.restart?.stage !== stage) return {};
   const { step, workspace } = state.restart;
   return { resumeFrom: step, ...(workspace ? { workspaceKey: workspace.key } : {}) };
 }

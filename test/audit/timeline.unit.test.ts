@@ -41,7 +41,7 @@ describe('timeline', () => {
     assert.equal(expired.by, 'system:reaper', 'the reaper expired the lease, the runner did not');
     assert.equal(summaryOf(lost, 'StageClaimed').by, 'runner runner-1');
     assert.equal(summaryOf(lost, 'StageRequeued').summary, 'requeued as attempt 2');
-    assert.equal(summaryOf(resumed, 'StageResumed').summary, 'resumed from step 2 (b), workspace kept, attempt 2');
+    assert.equal(summaryOf(resumed, 'StageResumed').summary, 'resumed from step 2 (b), workspace kept, step 1 kept (not run again), attempt 2');
     assert.equal(summaryOf(resumed, 'StepRetried').summary, 'retry 1 after exit code 1');
   });
 

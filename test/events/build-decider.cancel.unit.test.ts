@@ -284,7 +284,7 @@ describe('ResumeStage', () => {
   it('with the workspace kept, finished steps stay and the stage runs on from the given step', () => {
     const state = given(lostMidway())
       .when(cmd.resume(1, t(102), 2, 'kept', lease(1, 2)))
-      .then([{ type: 'StageResumed', data: { stage: 1, attempt: 2, fromStep: 2, workspace: 'kept', timeoutMinutes: 60, at: t(102) } }]);
+      .then([{ type: 'StageResumed', data: { stage: 1, attempt: 2, fromStep: 2, workspace: 'kept', keptSteps: [1], timeoutMinutes: 60, at: t(102) } }]);
     const stage = asBuild(state).stages[0]!;
     assert.equal(stage.status, 'running');
     assert.deepEqual(stage.steps.map((s) => s.status), ['success', 'pending', 'pending']);
@@ -306,7 +306,7 @@ describe('ResumeStage', () => {
     const state = given(h)
       .when(cmd.resume(1, t(2), 3, 'kept', lease(1)))
       .then([
-        { type: 'StageResumed', data: { stage: 1, attempt: 1, fromStep: 3, workspace: 'kept', timeoutMinutes: 60, at: t(2) } },
+        { type: 'StageResumed', data: { stage: 1, attempt: 1, fromStep: 3, workspace: 'kept', keptSteps: [1, 2], timeoutMinutes: 60, at: t(2) } },
         { type: 'StepSkipped', data: { stage: 1, step: 1, reason: { condition: 'resume', reason: 'kept from an earlier run; resumed at step 3' }, at: t(2) } },
         { type: 'StepSkipped', data: { stage: 1, step: 2, reason: { condition: 'resume', reason: 'kept from an earlier run; resumed at step 3' }, at: t(2) } },
       ]);

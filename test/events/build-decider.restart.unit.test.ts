@@ -55,7 +55,7 @@ describe('ResumeStage of a restart', () => {
     const state = given(h)
       .when(cmd.resume(1, t(2), 2, 'kept', lease(1)))
       .then([
-        { type: 'StageResumed', data: { stage: 1, attempt: 1, fromStep: 2, workspace: 'kept', timeoutMinutes: 60, at: t(2) } },
+        { type: 'StageResumed', data: { stage: 1, attempt: 1, fromStep: 2, workspace: 'kept', keptSteps: [1], timeoutMinutes: 60, at: t(2) } },
         { type: 'StepSkipped', data: { stage: 1, step: 1, reason: { condition: 'resume', reason: 'kept from an earlier run; resumed at step 2' }, at: t(2) } },
       ]);
     assert.deepEqual(asBuild(state).stages[0]!.steps.map((s) => s.status), ['skipped', 'pending', 'pending']);

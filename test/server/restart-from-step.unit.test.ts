@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Build } from '../../src/events/build-state.ts';
-import { fold } from '../../src/events/build-state.ts';
-import { carriedStages, resolveRestart, restartRunFields } from '../../src/server/restart-from-step.ts';
+import { fold, stageRunId } from '../../src/events/build-state.ts';
+import { carriedStages, resolveRestart, resumeRunFields } from '../../src/server/restart-from-step.ts';
 import { history } from '../events/decider-spec.ts';
 import { cmd, planOf, runStage, t } from '../events/fixtures.ts';
 
@@ -48,13 +48,13 @@ describe('restart from a step (pure parts)', () => {
     assert.deepEqual(carriedStages(parent, 1), []);
   });
 
-  it('tells the claim of the restarted stage where to start and which workspace, only before it started', () => {
+  it('tells the claim of the restarted stage where to start and which workspace; once it started, a later attempt gets the workspace it ran on', () => {
     const restart = { stage: 2, step: 2, carried: [1, 4], workspace: { runner: { id: 'r', name: 'r' }, key: 'k' } };
     const created = history(cmd.create(plan, { number: 8, parent: 7, restart }));
     const state = fold(created);
-    assert.deepEqual(restartRunFields(state, 2), { resumeFrom: 2, workspaceKey: 'k' });
-    assert.deepEqual(restartRunFields(state, 3), {});
+    assert.deepEqual(resumeRunFields(state, 2), { resumeFrom: 2, workspaceKey: 'k' });
+    assert.deepEqual(resumeRunFields(state, 3), {});
     const started = fold(history(cmd.create(plan, { number: 8, parent: 7, restart }), cmd.claim(2, t(1)), cmd.start(2, t(2))));
-    assert.deepEqual(restartRunFields(started, 2), {});
+    assert.deepEqual(resumeRunFields(started, 2), { workspaceKey: stageRunId((started as Build).buildId, 2, 1) });
   });
 });

@@ -79,12 +79,36 @@ export function createDockerEngine(options: DockerEngineOptions = {}): Engine {
             () => true,
             (error: unknown) => (statusOf(error) === 404 ? false : Promise.reject(error)),
           );
-        if (exists) return;
+        if (exists) {
+          await stopOrphans(volume.Name!, run.runId);
+          return;
+        }
       }
       await docker.createVolume({ ...volume, abortSignal: signal });
     });
     const network = usesStageNetwork(run, networkPolicy) ? [docker.createNetwork(networkOptions(run, runner))] : [];
     await Promise.all([...network, ...volumes]);
+  }
+
+  /**
+   * A resume after a lost runner (kill -9, a dead host) takes over a workspace whose
+   * containers may still run: the lease fenced that attempt off, so they only race the
+   * steps about to run on the same files. Removed before anything starts on it.
+   */
+  async function stopOrphans(volumeName: string, runId: string): Promise<void> {
+    const users = await docker.listContainers({ all: true, filters: { volume: [volumeName] } });
+    await Promise.all(
+      users
+        .filter((info) => info.Labels?.[LABEL.run] !== runId)
+        .map((info) =>
+          docker
+            .getContainer(info.Id)
+            .remove({ force: true })
+            .catch((error: unknown) => {
+              if (statusOf(error) !== 404) throw error;
+            }),
+        ),
+    );
   }
 
   async function runStep(run: StageRun, stepRun: StepRun, output: StepOutput, signal: AbortSignal): Promise<StepExit> {

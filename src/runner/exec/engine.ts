@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdir, readdir, readFile, rm, writeFile, appendFile, stat } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, writeFile, appendFile, stat } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
-import { isAbsolute, join } from 'node:path';
+import { dirname, isAbsolute, join } from 'node:path';
 import type { PlanStep } from '../../pipeline/plan.ts';
 import { cloneRepository } from '../clone.ts';
 import type { Engine, StageRun, StepExit, StepOutput, StepRun } from '../engine.ts';
@@ -72,6 +72,7 @@ export function createExecEngine(options: ExecEngineOptions = {}): Engine {
     for (const step of [...run.stage.services, ...run.stage.steps]) refuse(step);
     signal.throwIfAborted();
     state(run);
+    if (run.workspaceKey !== undefined) await adopt(run.workspaceKey);
     const { workspace, home, scripts } = paths(run);
     await Promise.all([mkdir(workspace, { recursive: true }), mkdir(home, { recursive: true }), mkdir(scripts, { recursive: true })]);
   }
@@ -168,17 +169,7 @@ export function createExecEngine(options: ExecEngineOptions = {}): Engine {
     const entries = await readdir(sweepRoot).catch(() => [] as string[]);
     for (const name of entries) {
       const stageDir = join(sweepRoot, name);
-      const pids = await readFile(join(stageDir, '.runlog', 'pids'), 'utf8').catch(() => '');
-      for (const pid of pids.split('\n').filter(Boolean).map(Number)) {
-        if (await startedBy(pid, stageDir)) {
-          try {
-            process.kill(-pid, 'SIGKILL');
-            removed.push(`process group ${pid}`);
-          } catch {
-            // gone meanwhile
-          }
-        }
-      }
+      removed.push(...(await killLeftovers(stageDir)));
       await rm(stageDir, { recursive: true, force: true });
       removed.push(`folder ${stageDir}`);
     }
@@ -186,8 +177,37 @@ export function createExecEngine(options: ExecEngineOptions = {}): Engine {
   }
 
   const keptDir = (key: string) => join(root, safeSegment(key));
+  const isDir = (path: string) => stat(path).then((info) => info.isDirectory(), () => false);
+  /**
+   * Where the workspace `key` is on this host: under this runner's root, or under another
+   * runner's next to it (`<tmp>/runlog-exec/<other runner>/<key>`: a runner that was lost
+   * mid-stage, whose requeued stage this runner resumes).
+   */
+  async function findKept(key: string): Promise<string | undefined> {
+    if (await isDir(keptDir(key))) return keptDir(key);
+    const parent = dirname(root);
+    for (const sibling of await readdir(parent).catch(() => [] as string[])) {
+      const candidate = join(parent, sibling, safeSegment(key));
+      if (join(parent, sibling) !== root && (await isDir(join(candidate, '.runlog')))) return candidate;
+    }
+    return undefined;
+  }
+  /**
+   * Takes over the workspace `key` for a resumed stage: what the lost attempt's steps left
+   * running there is killed (its lease fenced it off; it would only race the steps about to
+   * run on the same files), and a folder under another runner's root moves under this one,
+   * so that this runner's destroy and sweep own it from now on.
+   */
+  async function adopt(key: string): Promise<void> {
+    const found = await findKept(key);
+    if (found === undefined) return;
+    await killLeftovers(found);
+    if (found === keptDir(key)) return;
+    await mkdir(root, { recursive: true });
+    await rename(found, keptDir(key));
+  }
   const workspaces = {
-    has: (key: string) => stat(keptDir(key)).then((info) => info.isDirectory(), () => false),
+    has: async (key: string) => (await findKept(key)) !== undefined,
     remove: (key: string) => rm(keptDir(key), { recursive: true, force: true }),
   };
 
@@ -247,6 +267,23 @@ function spawned(child: ChildProcess): Promise<number> {
 function signalNumber(name: NodeJS.Signals | null): number {
   const numbers: Partial<Record<NodeJS.Signals, number>> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGABRT: 6, SIGKILL: 9, SIGSEGV: 11, SIGPIPE: 13, SIGTERM: 15 };
   return (name && numbers[name]) || 0;
+}
+
+/** Kills the process groups the steps of the stage in `stageDir` started that still run; resolves with what it killed. */
+async function killLeftovers(stageDir: string): Promise<string[]> {
+  const killed: string[] = [];
+  const pids = await readFile(join(stageDir, '.runlog', 'pids'), 'utf8').catch(() => '');
+  for (const pid of pids.split('\n').filter(Boolean).map(Number)) {
+    if (await startedBy(pid, stageDir)) {
+      try {
+        process.kill(-pid, 'SIGKILL');
+        killed.push(`process group ${pid}`);
+      } catch {
+        // gone meanwhile
+      }
+    }
+  }
+  return killed;
 }
 
 /**
