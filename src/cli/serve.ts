@@ -46,6 +46,7 @@ export async function serveCommand(args: string[], mode: 'serve' | 'server'): Pr
       ...(mode === 'serve' ? embeddedRunnerFromEnv(target.kind === 'postgres' ? target.url : target.dir) : distributedFromEnv()),
       ...webhooksFromEnv(),
       notify: notifyFromEnv(),
+      routeWaitMs: routeWaitFromEnv(),
       // One JSON line per request on stderr, each with its request id.
       logger: pino({ base: { service: `runlog-${mode}` } }, pino.destination(2)),
     });
@@ -68,6 +69,19 @@ export async function serveCommand(args: string[], mode: 'serve' | 'server'): Pr
     }
     throw error;
   }
+}
+
+/**
+ * RUNLOG_RESTART_ROUTE_WAIT: seconds a restart from a step waits for the runner keeping its
+ * workspace before any runner of the pool may run the stage from the start (default 30).
+ */
+function routeWaitFromEnv(env = process.env): number {
+  const text = env.RUNLOG_RESTART_ROUTE_WAIT || '30';
+  const seconds = Number(text);
+  if (!Number.isFinite(seconds) || seconds < 1 || seconds > 3600) {
+    throw new ConfigError(`RUNLOG_RESTART_ROUTE_WAIT must be a number of seconds from 1 to 3600, got '${text.slice(0, 40)}'`);
+  }
+  return seconds * 1000;
 }
 
 /** RUNLOG_WEBHOOK_ENDPOINT and RUNLOG_WEBHOOK_SECRET: outbound system webhooks. */
