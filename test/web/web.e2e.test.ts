@@ -231,6 +231,8 @@ describe('the web page', { skip: existsSync(CHROMIUM) ? false : `no ${CHROMIUM}:
   it('switches to the dark theme and keeps it', async () => {
     const before = await page.evaluate(() => document.documentElement.dataset.theme);
     await page.getByRole('button', { name: /switch to (dark|light) theme/ }).click();
+    // Preact applies the theme on its next render, not inside the click: wait for it.
+    await page.waitForFunction((previous) => document.documentElement.dataset.theme !== previous, before, WAIT);
     const after = await page.evaluate(() => document.documentElement.dataset.theme);
     assert.notEqual(after, before);
     await page.reload();
