@@ -30,6 +30,23 @@ export const event = (type: string, data: unknown = {}, metadata?: Record<string
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
+/**
+ * Waits until every event in the database is below the commit horizon. The horizon is the
+ * cluster's oldest running transaction, so on a shared Postgres another test's open
+ * transaction holds readAll back for a moment even though this database is our own.
+ */
+export async function settled(database: Database, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const [row] = await database.query<{ pending: boolean }>(
+      sql`select exists (select 1 from events where transaction_id >= pg_snapshot_xmin(pg_current_snapshot())) as pending`,
+    );
+    if (!row?.pending) return;
+    if (Date.now() > deadline) throw new Error(`events still above the commit horizon after ${timeoutMs} ms`);
+    await sleep(20);
+  }
+}
+
 export async function waitFor(what: string, condition: () => boolean, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!condition()) {
@@ -176,7 +193,7 @@ export function eventStoreContract(open: OpenDatabase): void {
     }));
 
   it('chains every stream: prevHash links, hashes recompute, verifyChain finds nothing', () =>
-    withStore(open, async (store) => {
+    withStore(open, async (store, database) => {
       await store.append('a', 0, [event('A1', { i: 1 }), event('A2', { i: 2 })], { actor: 'x' });
       await store.append('b', 0, [event('B1', { i: 1 })]);
       await store.append('a', 2, [event('A3', { i: 3 })]);
@@ -193,6 +210,7 @@ export function eventStoreContract(open: OpenDatabase): void {
         }
         assert.equal((await store.headOf(streamId)).hash, prevHash);
       }
+      await settled(database);
       const all = await store.readAll(null, 100);
       assert.deepEqual(verifyChain(all), { ok: true, streams: 2, events: 5, problems: [] });
     }));
@@ -214,6 +232,7 @@ export function eventStoreContract(open: OpenDatabase): void {
       await database.query(sql`update events set stream_version = 3 where stream_id = 'moved' and stream_version = 1000`);
 
       // Then each is reported at its stream and version, and the intact stream is not
+      await settled(database);
       const report = verifyChain(await store.readAll(null, 100));
       assert.equal(report.ok, false);
       assert.deepEqual(
@@ -237,6 +256,7 @@ export function eventStoreContract(open: OpenDatabase): void {
       await database.query(sql`update events set global_position = ${b!.globalPosition}::bigint where global_position = ${c!.globalPosition}::bigint`);
       await database.query(sql`update events set global_position = ${c!.globalPosition}::bigint where global_position = -1`);
 
+      await settled(database);
       const inLogOrder = await store.readAll(null, 10);
       assert.deepEqual(summary(inLogOrder), ['s@1:A', 's@3:C', 's@2:B']);
       assert.deepEqual(
@@ -246,7 +266,7 @@ export function eventStoreContract(open: OpenDatabase): void {
     }));
 
   it('reads all events in commit order, page by page from any checkpoint', () =>
-    withStore(open, async (store) => {
+    withStore(open, async (store, database) => {
       assert.deepEqual(await store.readAll(null, 10), []);
       assert.equal(await store.lastCheckpoint(), null);
 
@@ -256,6 +276,7 @@ export function eventStoreContract(open: OpenDatabase): void {
       await store.append('c', 0, [event('C1'), event('C2')]);
       const expected = ['a@1:A1', 'a@2:A2', 'b@1:B1', 'a@3:A3', 'c@1:C1', 'c@2:C2'];
 
+      await settled(database);
       const all = await store.readAll(null, 100);
       assert.deepEqual(summary(all), expected);
       assert.deepEqual(await store.lastCheckpoint(), checkpointOf(all[all.length - 1]!));
@@ -397,9 +418,10 @@ export function eventStoreContract(open: OpenDatabase): void {
     }));
 
   it('follow from a checkpoint in the middle of streams knows where each stream stood', () =>
-    withStore(open, async (store) => {
+    withStore(open, async (store, database) => {
       await store.append('a', 0, [event('A1'), event('A2')]);
       await store.append('b', 0, [event('B1')]);
+      await settled(database);
       const middle = await store.lastCheckpoint();
       await store.append('a', 2, [event('A3')]);
       await store.append('b', 1, [event('B2')]);

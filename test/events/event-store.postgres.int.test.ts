@@ -11,7 +11,7 @@ import type { AppendResult, StoredEvent } from '../../src/events/event-store.ts'
 import { verifyChain } from '../../src/events/hash-chain.ts';
 import { createEventStore } from '../../src/events/sql-event-store.ts';
 import { dropDatabase, freshDatabaseUrl } from '../support/postgres.ts';
-import { event, eventStoreContract, sleep, waitFor, withStore } from './event-store.contract.ts';
+import { event, eventStoreContract, settled, sleep, waitFor, withStore } from './event-store.contract.ts';
 import { eventStoreRoundTrips } from './event-store.round-trips.ts';
 
 async function openFresh(options?: PostgresOptions) {
@@ -226,6 +226,7 @@ describe('EventStore on Postgres', () => {
         seen.map((e) => e.type),
         ['Slow', 'Fast'],
       );
+      await settled(database);
       assert.deepEqual(
         (await store.readAll(null, 10)).map((e) => e.type),
         ['Slow', 'Fast'],
@@ -249,6 +250,7 @@ describe('EventStore on Postgres', () => {
       assert.deepEqual(await store.readAll(null, 10), []);
       release();
       await assert.rejects(slow, /rolled back/);
+      await settled(database);
       assert.deepEqual(
         (await store.readAll(null, 10)).map((e) => e.type),
         ['Fast'],

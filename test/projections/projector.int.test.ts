@@ -18,6 +18,7 @@ import { CheckpointConflict, liveTarget, reduceBatch, scratchTarget, writeBatch,
 import { createScratchTables, dropScratch, rebuildProjections, replay, tablesOf } from '../../src/projections/rebuild.ts';
 import { cmd, t } from '../events/fixtures.ts';
 import { dropDatabase, freshDatabaseUrl } from '../support/postgres.ts';
+import { settled } from '../events/event-store.contract.ts';
 import { appendInterleaved, finalStates, histories, repoHistories } from './histories.ts';
 import { checkpointsOf, tableRows, viewRows } from './views.ts';
 
@@ -103,6 +104,7 @@ function projectorSuite(open: Open, kind: 'postgres' | 'pglite') {
   it('a batch lands whole or not at all: failing at any statement leaves neither rows nor checkpoint', () =>
     withDatabase(open, async (database, store) => {
       await appendInterleaved(store, everything());
+      await settled(database);
       const stored = await store.readAll(null, 1000);
       const events = await createEventFeed({ readStream: () => Promise.reject(new Error('not needed')) }).project(stored);
       const checkpoint = { transactionId: stored.at(-1)!.transactionId, globalPosition: stored.at(-1)!.globalPosition };

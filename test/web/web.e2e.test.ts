@@ -100,12 +100,12 @@ describe('the web page', { skip: existsSync(CHROMIUM) ? false : `no ${CHROMIUM}:
     await page.goto(`${server.url}/login`);
     await page.getByLabel('Token').fill(ADMIN);
     await page.getByRole('button', { name: 'Log in' }).click();
-    await page.getByRole('heading', { name: 'Repositories' }).waitFor(WAIT);
+    await page.getByRole('heading', { name: 'Repositories', exact: true }).waitFor(WAIT);
 
     await page.getByLabel('Repository (owner/name)').fill('acme/web');
     await page.getByLabel('Default branch').fill('main');
     await page.getByRole('button', { name: 'Activate' }).click();
-    await page.getByRole('heading', { name: 'Settings' }).waitFor(WAIT);
+    await page.getByRole('heading', { name: 'Settings', exact: true }).waitFor(WAIT);
     assert.equal(new URL(page.url()).pathname, '/acme/web/settings');
     assert.equal(await page.getByLabel('URL').inputValue(), `${server.url}/hook`);
     // A secret is listed by name; its value never comes back to the page.
