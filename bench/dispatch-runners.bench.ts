@@ -25,7 +25,7 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -146,14 +146,39 @@ async function latencyOf(db: postgres.Sql, number: number): Promise<number> {
   throw new Error(`build ${number} got no StepStarted within 10 s`);
 }
 
-async function measureLatency(server: ServeProcess, db: postgres.Sql, pool: string, builds: number): Promise<{ p50: number; p99: number }> {
+async function measureLatency(server: ServeProcess, db: postgres.Sql, pool: string, builds: number): Promise<{ p50: number; p99: number; hops: string }> {
   const samples: number[] = [];
+  const numbers: number[] = [];
   for (let i = 0; i < builds + 10; i++) {
     const { number } = await createBuild(server, pipeline(pool));
     const ms = await latencyOf(db, number);
-    if (i >= 10) samples.push(ms); // the first ten warm up (JIT, connections, consumers)
+    if (i >= 10) {
+      samples.push(ms); // the first ten warm up (JIT, connections, consumers)
+      numbers.push(number);
+    }
   }
-  return percentiles(samples);
+  return { ...percentiles(samples), hops: await hopsOf(db, numbers) };
+}
+
+/**
+ * Where the latency goes: the median gap before each event from BuildCreated to the first
+ * StepStarted, over `numbers`' builds (database clock), as "Type +ms" in stream order.
+ */
+async function hopsOf(db: postgres.Sql, numbers: number[]): Promise<string> {
+  const rows = await db`
+    with builds as (
+      select stream_id from events
+      where type = 'BuildCreated' and (data->>'number')::int = any(${numbers}::int[])
+        and data->>'repoId' = (select id::text from repos where owner = 'bench' and name = 'dispatch')),
+    ordered as (
+      select e.stream_id, e.stream_version, e.type,
+        extract(epoch from (e.recorded_at - lag(e.recorded_at) over (partition by e.stream_id order by e.stream_version))) * 1000 as gap,
+        min(case when e.type = 'StepStarted' then e.stream_version end) over (partition by e.stream_id) as first_step
+      from events e join builds b using (stream_id))
+    select stream_version, min(type) as type, percentile_cont(0.5) within group (order by gap) as gap
+    from ordered where stream_version <= first_step and gap is not null
+    group by stream_version order by stream_version`;
+  return rows.map((row) => `${row.type} +${Number(row.gap).toFixed(1)}`).join(', ');
 }
 
 /** Raw event-store appends, one event each, IN_FLIGHT writers: the floor under every RPC command. */
@@ -235,6 +260,7 @@ export async function run(): Promise<void> {
     let runners = await startRunners({ count: LATENCY_RUNNERS, server: server.url, nc, namespace, labels: { pool: 'lat' } });
     const idle = await measureLatency(server, db, 'lat', LATENCY_BUILDS);
     row(`dispatch latency, ${LATENCY_RUNNERS} idle runners, ${LATENCY_BUILDS} builds`, `p50 ${idle.p50.toFixed(1)} ms  p99 ${idle.p99.toFixed(1)} ms  (goal ≤ 20 / ≤ 100)`);
+    row('  median gap before each event (ms)', idle.hops);
     const depthBuilds = Math.min(LATENCY_BUILDS, 200);
     const waitFor = async (count: number) => {
       for (let made = 0; made < count; ) {
@@ -284,6 +310,7 @@ export async function run(): Promise<void> {
     row(`idle RSS: runlog server / runlog runner --engine noop`, `${serverRss.toFixed(0)} MB / ${runnerRss.toFixed(0)} MB  (goals ≤ 120 / ≤ 64)`);
     console.log(`  load average after: ${loadAfter}`);
   } finally {
+    if (process.env.BENCH_SERVER_OUTPUT) writeFileSync(process.env.BENCH_SERVER_OUTPUT, server.output());
     await nc.close();
     await db.end({ timeout: 5 });
     await server.stop('SIGTERM');
