@@ -2,10 +2,11 @@ import { and, asc, count, eq, gt, inArray, isNotNull, or, sql } from 'drizzle-or
 import type { Executor } from '../events/database.ts';
 import { queue as queueView, stages } from '../projections/tables.ts';
 import { readQueueState } from './queue-control.ts';
+import type { QueueRow } from '../projections/queue-projection.ts';
+import type { EarlyOffers } from './early-offers.ts';
 import { createQueueHints, type QueueHints, type StageKey } from './queue-hints.ts';
 import { messageId, type StageOffer, type StageQueue } from './stage-queue.ts';
 
-type QueueRow = typeof queueView.$inferSelect;
 
 export const offerOf = (row: QueueRow): StageOffer => ({
   buildId: row.buildId,
@@ -39,6 +40,12 @@ export type DispatcherOptions = {
   signal: AbortSignal;
   /** Stages the projector of this process just queued: published at once (see queue-hints.ts). */
   hints?: QueueHints;
+  /**
+   * Stages read from the log as soon as they are queued, published before the projector
+   * has them on the view (early-offers.ts). Those with a concurrency limit still wait for
+   * the view: the limit is counted on the `stages` view, which must have caught up.
+   */
+  early?: EarlyOffers;
   /** How often the whole view is gone over (default 1 s; 100 ms without hints). */
   pollMs?: number;
   /**
@@ -145,30 +152,40 @@ export async function runDispatcher(options: DispatcherOptions): Promise<void> {
 
   let lastPass = Number.NEGATIVE_INFINITY;
   let paused = false;
-  while (!signal.aborted) {
-    try {
-      const control = await readQueueState(database);
-      if (control.paused !== paused) log(control.paused ? `runlog dispatcher: queue paused by ${control.by} at ${control.at}` : 'runlog dispatcher: queue resumed');
-      paused = control.paused;
-      if (paused) {
-        // What is hinted meanwhile is found by the first pass after the resume.
-        hints.take();
+  // Every append may have queued a stage: look at once (early-offers.ts).
+  const unwatch = await options.early?.watch(() => hints.wakeUp()).catch((error: unknown) => {
+    log(`runlog dispatcher: cannot follow the log for new stages (${error instanceof Error ? error.message : String(error)}); publishing from the queue view only`);
+    return undefined;
+  });
+  try {
+    while (!signal.aborted) {
+      try {
+        const control = await readQueueState(database);
+        if (control.paused !== paused) log(control.paused ? `runlog dispatcher: queue paused by ${control.by} at ${control.at}` : 'runlog dispatcher: queue resumed');
+        paused = control.paused;
+        if (paused) {
+          // What is hinted meanwhile is found by the first pass after the resume.
+          hints.take();
+          lastPass = Number.NEGATIVE_INFINITY;
+          await hints.wait(pollMs, signal);
+          continue;
+        }
+        const hinted = hints.take();
+        if (options.early) for (const row of await options.early.take()) if (row.concurrencyLimit === null) await offer(row);
+        if (hinted.length > 0) await publishHinted(hinted);
+        if (performance.now() - lastPass >= pollMs) {
+          await pass();
+          lastPass = performance.now();
+        }
+      } catch (error) {
+        if (!signal.aborted) log(`runlog dispatcher: ${error instanceof Error ? error.message : String(error)}; retrying`);
         lastPass = Number.NEGATIVE_INFINITY;
-        await hints.wait(pollMs, signal);
+        await hints.wait(Math.min(pollMs, 1000), signal);
         continue;
       }
-      const hinted = hints.take();
-      if (hinted.length > 0) await publishHinted(hinted);
-      if (performance.now() - lastPass >= pollMs) {
-        await pass();
-        lastPass = performance.now();
-      }
-    } catch (error) {
-      if (!signal.aborted) log(`runlog dispatcher: ${error instanceof Error ? error.message : String(error)}; retrying`);
-      lastPass = Number.NEGATIVE_INFINITY;
-      await hints.wait(Math.min(pollMs, 1000), signal);
-      continue;
+      await hints.wait(Math.max(0, pollMs - (performance.now() - lastPass)), signal);
     }
-    await hints.wait(Math.max(0, pollMs - (performance.now() - lastPass)), signal);
+  } finally {
+    await unwatch?.().catch(() => {});
   }
 }

@@ -9,16 +9,23 @@ export type StageKey = { buildId: string; stage: number };
 export type QueueHints = {
   /** The projector applied these events (any types; queued stages are picked out). */
   notice(events: readonly { type: string; data: unknown; build?: { buildId: string } }[]): void;
-  /** The stages noticed since the last call, oldest first. */
+  /** Something else is waiting (early-offers.ts: the log grew): ends the current `wait`, or the next. */
+  wakeUp(): void;
+  /** The stages noticed since the last call, oldest first; also clears a `wakeUp`. */
   take(): StageKey[];
-  /** Resolves after `ms`, as soon as a stage is noticed, or when `signal` aborts. */
+  /** Resolves after `ms`, as soon as a stage is noticed or `wakeUp` called, or when `signal` aborts. */
   wait(ms: number, signal: AbortSignal): Promise<void>;
 };
 
 export function createQueueHints(): QueueHints {
   let pending: StageKey[] = [];
+  let woken = false;
   let wake: (() => void) | undefined;
   return {
+    wakeUp() {
+      woken = true;
+      wake?.();
+    },
     notice(events) {
       for (const event of events) {
         if ((event.type === 'StageQueued' || event.type === 'StageRequeued') && event.build) {
@@ -30,10 +37,11 @@ export function createQueueHints(): QueueHints {
     take() {
       const taken = pending;
       pending = [];
+      woken = false;
       return taken;
     },
     wait(ms, signal) {
-      if (pending.length > 0 || signal.aborted) return Promise.resolve();
+      if (pending.length > 0 || woken || signal.aborted) return Promise.resolve();
       return new Promise((resolve) => {
         const done = () => {
           clearTimeout(timer);

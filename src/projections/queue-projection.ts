@@ -8,6 +8,9 @@ import type { Build } from '../events/build-state.ts';
 import type { Projection, ProjectedEvent } from './projection.ts';
 import { remove, upsert, type RowOp } from './row-ops.ts';
 import { labelsKey } from './labels-key.ts';
+import type { queue } from './tables.ts';
+
+export type QueueRow = typeof queue.$inferSelect;
 
 /** Stage events after which the stage is no longer waiting for a runner. */
 const leaves = new Set<BuildEventType>([
@@ -43,32 +46,38 @@ function reduce(event: ProjectedEvent): RowOp[] {
 }
 
 function queued(build: Build, number: number, attempt: number, at: string): RowOp[] {
+  const row = queueRowOf(build, number, attempt, at);
+  if (!row) return [];
+  const { buildId, stage, ...set } = row;
+  return [upsert('queue', { buildId, stage }, { set })];
+}
+
+/**
+ * The `queue` row of stage `number` queued as `attempt` at `at`, from the build alone: what
+ * the projection writes, and what the dispatcher publishes when it reads a stage queued
+ * moments ago straight from the log (early-offers.ts). Undefined for a stage not in the plan.
+ */
+export function queueRowOf(build: Build, number: number, attempt: number, at: string): QueueRow | undefined {
   const plan = build.plan?.stages.find((s) => s.number === number);
-  if (!plan) return [];
+  if (!plan) return undefined;
   const { os, arch, variant, kernel } = plan.platform;
-  return [
-    upsert(
-      'queue',
-      { buildId: build.buildId, stage: number },
-      {
-        set: {
-          attempt,
-          repoId: build.repoId,
-          name: plan.name,
-          type: plan.type,
-          os,
-          arch,
-          variant,
-          kernel,
-          labels: plan.labels,
-          labelsKey: labelsKey(plan.labels),
-          concurrencyLimit: plan.concurrency?.limit ?? null,
-          queuedAt: new Date(at),
-          routeRunner: routeOf(build, number, attempt),
-        },
-      },
-    ),
-  ];
+  return {
+    buildId: build.buildId,
+    stage: number,
+    attempt,
+    repoId: build.repoId,
+    name: plan.name,
+    type: plan.type,
+    os,
+    arch,
+    variant,
+    kernel,
+    labels: plan.labels,
+    labelsKey: labelsKey(plan.labels),
+    concurrencyLimit: plan.concurrency?.limit ?? null,
+    queuedAt: new Date(at),
+    routeRunner: routeOf(build, number, attempt),
+  };
 }
 
 /**

@@ -9,6 +9,7 @@ import { createEventStore } from '../events/sql-event-store.ts';
 import { projections } from '../projections/index.ts';
 import { startProjector } from '../projections/projector.ts';
 import { runDispatcher } from '../dispatch/dispatcher.ts';
+import { createEarlyOffers } from '../dispatch/early-offers.ts';
 import { createQueueHints } from '../dispatch/queue-hints.ts';
 import { createJetStreamQueue } from '../dispatch/jetstream-queue.ts';
 import { createMemoryQueue } from '../dispatch/memory-queue.ts';
@@ -23,7 +24,7 @@ import { runAsLeader } from './leader.ts';
 import { listen } from './listen.ts';
 import type { StageOffer } from '../dispatch/stage-queue.ts';
 import { retentionFromEnv } from '../runner/workspace-keeper.ts';
-import { handleBuildCommand } from './command-handler.ts';
+import { handleBuildCommand, readBuild } from './command-handler.ts';
 import { runReaper } from './reaper.ts';
 import { markWebhookStart, runSystemWebhooks, type WebhookConfig } from '../webhooks/system-webhooks.ts';
 import { markCommitStatusStart, runCommitStatuses } from '../forge/status-follower.ts';
@@ -126,6 +127,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     await handleBuildCommand(store, offer.buildId, command, { actor: 'dispatcher' });
   };
   const routeWaitMs = options.routeWaitMs;
+  const earlyOffers = () => createEarlyOffers({ database, readBuild: async (buildId) => (await readBuild(store, buildId)).events });
   let engineKind: string | undefined;
   if (options.embeddedRunner) {
     const queue = createMemoryQueue();
@@ -134,7 +136,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const engine = await pickEngine(options.embeddedRunner.engine, scope);
     engineKind = engine.kind;
     background.push(
-      runDispatcher({ database, queue, signal: stop.signal, hints: queueHints, log, requeue, routeWaitMs }),
+      runDispatcher({ database, queue, signal: stop.signal, hints: queueHints, early: earlyOffers(), log, requeue, routeWaitMs }),
       runEmbeddedRunner({
         database,
         store,
@@ -193,7 +195,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     app.route('/rpc', createRpcApp({ database, store, secret: rpcSecret, leaseTtlSeconds, secretKey: options.secretKey, log }));
     const singletons = (signal: AbortSignal) =>
       Promise.all([
-        runDispatcher({ database, queue, signal, hints: queueHints, log, requeue, routeWaitMs }),
+        runDispatcher({ database, queue, signal, hints: queueHints, early: earlyOffers(), log, requeue, routeWaitMs }),
         // A lease is looked at a few times per TTL, so it is reaped soon after it lapses.
         runReaper({ database, store, signal, everyMs: Math.min(1000, (leaseTtlSeconds * 1000) / 3), log }),
         sendWebhooks(signal),
