@@ -69,6 +69,8 @@ export function registerBuildRoutes(app: App, deps: ResolvedDeps) {
     if (commit !== '' && !/^[0-9a-fA-F]{7,64}$/.test(commit)) {
       throw new ApiError(400, `commit: expected a hexadecimal commit sha, got '${commit.slice(0, 80)}'`);
     }
+    // Hex is case-free; forges and git name commits in lower case, and so do the build and its links.
+    commit = commit.toLowerCase();
     // Drone reads the config at the commit; a `config` in the body overrides it (a build of an
     // edited pipeline without pushing it; runlog's own addition, kept from before it read forges).
     let config: { text: string; error?: string };

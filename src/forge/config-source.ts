@@ -101,7 +101,14 @@ async function fromGit(request: ConfigRequest, timeoutMs: number): Promise<Confi
         return { ok: false, message: `${request.path}: git could not fetch ${shown} from ${redact(url)}: ${redact((error as Error).message)}` };
       }
     }
-    const commit = request.commit !== '' ? request.commit : (await git(['rev-parse', 'FETCH_HEAD'], dir, timeoutMs)).trim();
+    // An abbreviated sha (git refuses to fetch one) was found in the ref's history: name the
+    // commit in full, so the build and its links do too. Unknown there: no commit to report.
+    let commit: string;
+    try {
+      commit = (await git(['rev-parse', '--verify', '--quiet', `${request.commit || 'FETCH_HEAD'}^{commit}`], dir, timeoutMs)).trim();
+    } catch {
+      return { ok: false, message: `commit: no commit '${request.commit}' in ${redact(url)} on ${request.ref}` };
+    }
     try {
       const text = await git(['show', `${commit}:${request.path}`], dir, timeoutMs);
       return { ok: true, text, commit };

@@ -1,6 +1,7 @@
 import type { ConfigSource } from './config-source.ts';
 import { hasApi, type FetchLike, type ForgeAccess } from './forge-api.ts';
 import { branchHead } from './branch-head.ts';
+import { commitSha, isFullSha } from './commit-sha.ts';
 
 /**
  * The commit and config of a manual build (`POST /api/repos/{o}/{n}/builds?branch=&commit=`)
@@ -38,10 +39,23 @@ export async function manualBuildSource(
     if (!head) return { kind: 'refused', status: 400, message: `branch: ${access.slug} has no branch '${request.branch.slice(0, 200)}' on its forge` };
     commit = head;
   }
+  if (commit !== '' && !isFullSha(commit) && hasApi(access)) {
+    let full: string | undefined;
+    try {
+      full = await commitSha(access, commit, fetch);
+    } catch (error) {
+      return { kind: 'refused', status: 502, message: `could not resolve commit ${commit} through the forge: ${(error as Error).message}; give the full 40-character sha` };
+    }
+    if (!full) return { kind: 'refused', status: 400, message: `commit: ${access.slug} has no commit '${commit}' on its forge` };
+    commit = full;
+  }
   const config = await source({ access, path: request.path, commit, ref });
   if (config.ok) return { kind: 'found', commit: config.commit || commit, config };
-  if (commit !== '' || config.commit) return { kind: 'found', commit: commit || config.commit!, config };
-  // Git could not even fetch the branch: there is no commit to pin an error build to.
+  if (config.commit) return { kind: 'found', commit: config.commit, config };
+  if (isFullSha(commit)) return { kind: 'found', commit, config };
+  // Git could not fetch the branch, or found no commit by that abbreviation: there is no commit
+  // to pin an error build to.
+  if (config.message.startsWith('commit: no commit')) return { kind: 'refused', status: 400, message: config.message };
   const missing = /couldn't find remote ref|not our ref/i.test(config.message);
   return { kind: 'refused', status: missing ? 400 : 502, message: missing ? `branch: no branch '${request.branch.slice(0, 200)}' in ${access.slug}: ${config.message}` : config.message };
 }
