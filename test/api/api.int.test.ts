@@ -1,14 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import fc from 'fast-check';
-import { createApp, type App } from '../../src/api/app.ts';
-import { openPglite, type Database } from '../../src/events/database.ts';
-import { createEventStore } from '../../src/events/sql-event-store.ts';
-import { projections } from '../../src/projections/index.ts';
-import { startProjector } from '../../src/projections/projector.ts';
+import { adminHeaders, startApiApp, type ApiApp } from '../support/api-server.ts';
 
 const TOKEN = 'test-admin-token';
-const auth = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' };
+const auth = adminHeaders(TOKEN);
 const PIPELINE = `kind: pipeline
 type: docker
 name: default
@@ -19,33 +15,15 @@ steps:
 `;
 
 describe('API (Hono app over PGlite, no socket)', () => {
-  let database: Database;
-  let app: App;
-  const stop = new AbortController();
-  let projectorDone: Promise<void>;
+  let api: ApiApp;
 
   before(async () => {
-    database = await openPglite();
-    const store = createEventStore(database);
-    const projector = startProjector({ database, store, projections, signal: stop.signal });
-    projectorDone = projector.done;
-    app = createApp({
-      database,
-      store,
-      adminToken: TOKEN,
-      system: { host: 'ci.example.test', proto: 'https', version: 'test' },
-      waitForProjections: (checkpoint) => (checkpoint ? projector.waitFor(checkpoint) : Promise.resolve()),
-      log: () => {},
-    });
+    api = await startApiApp({ adminToken: TOKEN });
   });
-  after(async () => {
-    stop.abort();
-    await projectorDone;
-    await database.close();
-  });
+  after(() => api.close());
 
   const call = (method: string, path: string, body?: unknown, headers: Record<string, string> = auth) =>
-    app.request(path, { method, headers, body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body) });
+    api.app.request(path, { method, headers, body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body) });
 
   test('given no repo, when one is activated, then it reads back with Drone field names', async () => {
     const created = await call('POST', '/api/repos/acme/web', { clone_url: 'https://git.example.test/acme/web.git', default_branch: 'main', timeout: 30, trusted: true });
@@ -180,7 +158,7 @@ describe('API (Hono app over PGlite, no socket)', () => {
   });
 
   test('healthz answers with the database kind', async () => {
-    const response = await app.request('/healthz');
+    const response = await api.app.request('/healthz');
     assert.equal(response.status, 200);
     assert.equal((await response.json()).database, 'pglite');
   });

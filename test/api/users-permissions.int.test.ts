@@ -1,43 +1,21 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { createApp, type App } from '../../src/api/app.ts';
-import { openPglite, type Database } from '../../src/events/database.ts';
-import { createEventStore } from '../../src/events/sql-event-store.ts';
-import { projections } from '../../src/projections/index.ts';
-import { startProjector } from '../../src/projections/projector.ts';
+import { startApiApp, type ApiApp } from '../support/api-server.ts';
 
 const TOKEN = 'test-admin-token';
 const PIPELINE = 'kind: pipeline\ntype: exec\nname: default\nsteps:\n- name: a\n  commands: [echo hi]\n';
 
 describe('users, tokens and repo permissions (Hono app over PGlite)', () => {
-  let database: Database;
-  let app: App;
-  const stop = new AbortController();
-  let projectorDone: Promise<void>;
+  let api: ApiApp;
   const tokens: Record<string, string> = {};
 
   before(async () => {
-    database = await openPglite();
-    const store = createEventStore(database);
-    const projector = startProjector({ database, store, projections, signal: stop.signal });
-    projectorDone = projector.done;
-    app = createApp({
-      database,
-      store,
-      adminToken: TOKEN,
-      system: { host: 'ci.example.test', proto: 'https', version: 'test' },
-      waitForProjections: (checkpoint) => (checkpoint ? projector.waitFor(checkpoint) : Promise.resolve()),
-      log: () => {},
-    });
+    api = await startApiApp({ adminToken: TOKEN });
   });
-  after(async () => {
-    stop.abort();
-    await projectorDone;
-    await database.close();
-  });
+  after(() => api.close());
 
   const as = (token: string | undefined) => (method: string, path: string, body?: unknown) =>
-    app.request(path, {
+    api.app.request(path, {
       method,
       headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
       body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
@@ -143,7 +121,7 @@ describe('users, tokens and repo permissions (Hono app over PGlite)', () => {
   });
 
   test('the event log holds token digests, never a token', async () => {
-    const rows = await database.query<{ data: unknown }>((await import('drizzle-orm')).sql`select data from events`);
+    const rows = await api.database.query<{ data: unknown }>((await import('drizzle-orm')).sql`select data from events`);
     const text = JSON.stringify(rows);
     for (const token of Object.values(tokens)) assert.ok(!text.includes(token));
     assert.ok(!/rl_[0-9a-f]{12}_/.test(text));

@@ -1,50 +1,28 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { createApp, type App } from '../../src/api/app.ts';
-import { openPglite, type Database } from '../../src/events/database.ts';
-import { createEventStore } from '../../src/events/sql-event-store.ts';
 import type { PlanStep } from '../../src/pipeline/plan.ts';
-import { projections } from '../../src/projections/index.ts';
-import { startProjector } from '../../src/projections/projector.ts';
+import { adminHeaders, startApiApp, type ApiApp } from '../support/api-server.ts';
 
 // Issue 9 item 1 on the server: a repo's `registry` setting reaches the plan a build of its
 // caicloud.yml gets, so the image build step pushes `<registry>/<owner>/<name>` (the push
 // itself, to a real registry, is shown by test/runner/caicloud-build.e2e.test.ts).
 const TOKEN = 'repo-registry-token';
-const headers = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' };
+const headers = adminHeaders(TOKEN);
 const CAICLOUD = `build:
   context_dir: .
   dockerfile_name: Dockerfile
 `;
 
 describe('the repo registry setting, through the API to the build plan (PGlite)', () => {
-  let database: Database;
-  let app: App;
-  const stop = new AbortController();
-  let projectorDone: Promise<void>;
+  let api: ApiApp;
 
   before(async () => {
-    database = await openPglite();
-    const store = createEventStore(database);
-    const projector = startProjector({ database, store, projections, signal: stop.signal });
-    projectorDone = projector.done;
-    app = createApp({
-      database,
-      store,
-      adminToken: TOKEN,
-      system: { host: 'ci.example.test', proto: 'https', version: 'test' },
-      waitForProjections: (checkpoint) => (checkpoint ? projector.waitFor(checkpoint) : Promise.resolve()),
-      log: () => {},
-    });
+    api = await startApiApp({ adminToken: TOKEN });
   });
-  after(async () => {
-    stop.abort();
-    await projectorDone;
-    await database.close();
-  });
+  after(() => api.close());
 
   const request = async (method: string, path: string, body?: unknown) => {
-    const response = await app.request(path, { method, headers, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+    const response = await api.app.request(path, { method, headers, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
     return { status: response.status, json: await response.json() };
   };
   /** The image build step of a new build's plan, as its BuildCreated event recorded it. */
