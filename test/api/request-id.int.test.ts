@@ -2,70 +2,41 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { sql } from 'drizzle-orm';
 import pino from 'pino';
-import { createApp, type App } from '../../src/api/app.ts';
-import { openPostgres, type Database } from '../../src/events/database.ts';
-import type { EventStore } from '../../src/events/event-store.ts';
-import { createEventStore } from '../../src/events/sql-event-store.ts';
-import { projections } from '../../src/projections/index.ts';
-import { startProjector } from '../../src/projections/projector.ts';
-import { dropDatabase, freshDatabaseUrl } from '../support/postgres.ts';
+import { adminHeaders, startApiApp, type ApiApp } from '../support/api-server.ts';
 
 // An event appended while a request is handled carries that request's id in its metadata
 // (`requestId`, beside the actor), the id the answer's X-Request-Id and the access log line
 // carry: `runlog events --json` and the logs meet on it.
 
 const TOKEN = 'request-id-admin-token';
-const admin = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' };
+const admin = adminHeaders(TOKEN);
 const PIPELINE = 'kind: pipeline\ntype: exec\nname: default\nclone:\n  disable: true\nsteps:\n- name: a\n  commands: [true]\n';
 
 describe('request ids in event metadata (Postgres, no socket)', () => {
-  let url: string;
-  let database: Database;
-  let store: EventStore;
-  let app: App;
+  let api: ApiApp;
   const logLines: { requestId?: string; path?: string; status?: number }[] = [];
-  const stop = new AbortController();
-  let projectorDone: Promise<void>;
 
   before(async () => {
-    url = await freshDatabaseUrl('runlog_request_id');
-    database = await openPostgres(url);
-    store = createEventStore(database);
-    const projector = startProjector({ database, store, projections, signal: stop.signal });
-    projectorDone = projector.done;
     const logger = pino({}, { write: (line: string) => void logLines.push(JSON.parse(line)) });
-    app = createApp({
-      database,
-      store,
-      adminToken: TOKEN,
-      system: { host: 'ci.example.test', proto: 'https', version: 'test' },
-      waitForProjections: (checkpoint) => (checkpoint ? projector.waitFor(checkpoint) : Promise.resolve()),
-      log: () => {},
-      logger,
-    });
+    api = await startApiApp({ postgres: 'runlog_request_id', adminToken: TOKEN, logger });
   });
-  after(async () => {
-    stop.abort();
-    await projectorDone;
-    await database.close();
-    await dropDatabase(url);
-  });
+  after(() => api.close());
 
   const eventsSince = async (position: number) =>
-    database.query<{ type: string; metadata: Record<string, unknown>; global_position: string }>(
+    api.database.query<{ type: string; metadata: Record<string, unknown>; global_position: string }>(
       sql`select type, metadata, global_position from events where global_position > ${position} order by global_position`,
     );
-  const lastPosition = async () => Number((await database.query<{ p: string | null }>(sql`select max(global_position) as p from events`))[0]!.p ?? 0);
+  const lastPosition = async () => Number((await api.database.query<{ p: string | null }>(sql`select max(global_position) as p from events`))[0]!.p ?? 0);
 
   test('given a request with a sane X-Request-Id, then it is echoed, and the events it appended (event store and createBuild paths) carry it beside the actor, as its log line does', async () => {
     const start = await lastPosition();
-    const activated = await app.request('/api/repos/acme/web', { method: 'POST', headers: { ...admin, 'x-request-id': 'req-activate.1' }, body: '{}' });
+    const activated = await api.app.request('/api/repos/acme/web', { method: 'POST', headers: { ...admin, 'x-request-id': 'req-activate.1' }, body: '{}' });
     assert.equal(activated.status, 200);
     assert.equal(activated.headers.get('x-request-id'), 'req-activate.1');
-    const created = await app.request('/api/repos/acme/web/builds', { method: 'POST', headers: { ...admin, 'x-request-id': 'req_build-2' }, body: JSON.stringify({ config: PIPELINE }) });
+    const created = await api.app.request('/api/repos/acme/web/builds', { method: 'POST', headers: { ...admin, 'x-request-id': 'req_build-2' }, body: JSON.stringify({ config: PIPELINE }) });
     assert.equal(created.status, 200, await created.clone().text());
     const { number } = await created.json();
-    const cancelled = await app.request(`/api/repos/acme/web/builds/${number}`, { method: 'DELETE', headers: { ...admin, 'x-request-id': 'req-cancel-3' } });
+    const cancelled = await api.app.request(`/api/repos/acme/web/builds/${number}`, { method: 'DELETE', headers: { ...admin, 'x-request-id': 'req-cancel-3' } });
     assert.ok(cancelled.status < 300, await cancelled.clone().text());
 
     const events = await eventsSince(start);
@@ -85,7 +56,7 @@ describe('request ids in event metadata (Postgres, no socket)', () => {
     for (const given of [undefined, 'has spaces', 'x'.repeat(200), 'semi;colon']) {
       const start = await lastPosition();
       const headers = given === undefined ? admin : { ...admin, 'x-request-id': given };
-      const response = await app.request('/api/repos/acme/web', { method: 'PATCH', headers, body: JSON.stringify({ timeout: 30 + start }) });
+      const response = await api.app.request('/api/repos/acme/web', { method: 'PATCH', headers, body: JSON.stringify({ timeout: 30 + start }) });
       assert.equal(response.status, 200, await response.clone().text());
       const id = response.headers.get('x-request-id')!;
       assert.match(id, /^[0-9a-f-]{36}$/);
@@ -97,7 +68,7 @@ describe('request ids in event metadata (Postgres, no socket)', () => {
 
   test('given an event appended outside any request, then it carries no request id', async () => {
     const start = await lastPosition();
-    await store.append('test-outside-1', 0, [{ type: 'Noted', data: {} }], { actor: 'test' });
+    await api.store.append('test-outside-1', 0, [{ type: 'Noted', data: {} }], { actor: 'test' });
     const [event] = await eventsSince(start);
     assert.deepEqual(event!.metadata, { actor: 'test' });
   });

@@ -1,21 +1,16 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import { createApp, type App } from '../../src/api/app.ts';
 import { runDispatcher } from '../../src/dispatch/dispatcher.ts';
 import type { StageOffer, StageQueue } from '../../src/dispatch/stage-queue.ts';
-import { openPglite, type Database } from '../../src/events/database.ts';
-import type { EventStore } from '../../src/events/event-store.ts';
-import { createEventStore } from '../../src/events/sql-event-store.ts';
 import { appendChunk } from '../../src/logs/log-store.ts';
-import { projections } from '../../src/projections/index.ts';
-import { startProjector } from '../../src/projections/projector.ts';
 import { handleBuildCommand } from '../../src/server/command-handler.ts';
+import { adminHeaders, startApiApp, type ApiApp } from '../support/api-server.ts';
 
 // The Drone paths beyond the first API: paging, parameters, latest, restart, promote,
 // approve/decline per stage, log purge, the queue and its pause. Over PGlite, no socket.
 const TOKEN = 'rest-routes-token';
-const auth = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' };
+const auth = adminHeaders(TOKEN);
 const PIPELINE = `kind: pipeline
 type: docker
 name: default
@@ -40,41 +35,20 @@ steps:
 const SHA = '0123456789abcdef0123456789abcdef01234567';
 
 describe('REST routes (Drone paths) over PGlite', () => {
-  let database: Database;
-  let store: EventStore;
-  let app: App;
-  const stop = new AbortController();
-  let projectorDone: Promise<void>;
-  let waitFor: (checkpoint: Parameters<ReturnType<typeof startProjector>['waitFor']>[0]) => Promise<void>;
+  let api: ApiApp;
 
   before(async () => {
-    database = await openPglite();
-    store = createEventStore(database);
-    const projector = startProjector({ database, store, projections, signal: stop.signal });
-    projectorDone = projector.done;
-    waitFor = (checkpoint) => projector.waitFor(checkpoint);
-    app = createApp({
-      database,
-      store,
-      adminToken: TOKEN,
-      system: { host: 'ci.example.test', proto: 'https', version: 'test' },
-      waitForProjections: (checkpoint) => (checkpoint ? projector.waitFor(checkpoint) : Promise.resolve()),
-      log: () => {},
-    });
+    api = await startApiApp({ adminToken: TOKEN });
     await call('POST', '/api/repos/acme/web', { clone_url: 'https://git.example.test/acme/web.git', default_branch: 'main' });
     for (const branch of ['main', 'dev', 'main', 'dev', 'main']) {
       const created = await call('POST', `/api/repos/acme/web/builds?branch=${branch}&commit=${SHA}`, { config: PIPELINE });
       assert.equal(created.status, 200, await created.clone().text());
     }
   });
-  after(async () => {
-    stop.abort();
-    await projectorDone;
-    await database.close();
-  });
+  after(() => api.close());
 
   const call = (method: string, path: string, body?: unknown, headers: Record<string, string> = auth) =>
-    app.request(path, { method, headers, body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body) });
+    api.app.request(path, { method, headers, body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body) });
   const json = async (response: Response) => (await response.json()) as Record<string, any>;
   const message = async (response: Response) => String((await json(response)).message);
 
@@ -185,20 +159,20 @@ describe('REST routes (Drone paths) over PGlite', () => {
     const runner = { id: 'r1', name: 'r1' };
     const at = () => new Date().toISOString();
     const leaseToken = 'lease-1';
-    await handleBuildCommand(store, build.id, { type: 'ClaimStage', data: { stage: 1, attempt: 1, runner, leaseToken, at: at() } });
-    await handleBuildCommand(store, build.id, { type: 'StartStage', data: { stage: 1, leaseToken, timeoutMinutes: 60, at: at() } });
-    await handleBuildCommand(store, build.id, { type: 'StartStep', data: { stage: 1, step: 1, leaseToken, at: at() } });
+    await handleBuildCommand(api.store, build.id, { type: 'ClaimStage', data: { stage: 1, attempt: 1, runner, leaseToken, at: at() } });
+    await handleBuildCommand(api.store, build.id, { type: 'StartStage', data: { stage: 1, leaseToken, timeoutMinutes: 60, at: at() } });
+    await handleBuildCommand(api.store, build.id, { type: 'StartStep', data: { stage: 1, step: 1, leaseToken, at: at() } });
     const text = 'cloning\ndone\n';
-    await appendChunk(database, { buildId: build.id, stage: 1, step: 1 }, { offset: 0, data: text });
+    await appendChunk(api.database, { buildId: build.id, stage: 1, step: 1 }, { offset: 0, data: text });
     const running = await call('DELETE', `/api/repos/acme/web/builds/${build.number}/logs/1/1`);
     assert.equal(running.status, 409);
     assert.match(await message(running), /still running/);
     const sha = createHash('sha256').update(text).digest('hex');
-    const finished = await handleBuildCommand(store, build.id, {
+    const finished = await handleBuildCommand(api.store, build.id, {
       type: 'FinishStep',
       data: { stage: 1, step: 1, leaseToken, exitCode: 0, logSize: text.length, logSha256: sha, at: at() },
     });
-    await waitFor(finished.checkpoint!);
+    await api.waitFor(finished.checkpoint!);
     assert.equal((await (await call('GET', `/api/repos/acme/web/builds/${build.number}/logs/1/1`)).json()).length, 2);
     assert.equal((await call('DELETE', `/api/repos/acme/web/builds/${build.number}/logs/1/1`, undefined, {})).status, 401);
     const purged = await call('DELETE', `/api/repos/acme/web/builds/${build.number}/logs/1/1`);
@@ -236,7 +210,7 @@ describe('REST routes (Drone paths) over PGlite', () => {
     assert.equal(paused.headers.get('x-queue-paused-by'), 'admin');
     const dispatching = new AbortController();
     const logs: string[] = [];
-    const dispatcher = runDispatcher({ database, queue, signal: dispatching.signal, pollMs: 20, log: (line) => logs.push(line) });
+    const dispatcher = runDispatcher({ database: api.database, queue, signal: dispatching.signal, pollMs: 20, log: (line) => logs.push(line) });
     try {
       await new Promise((resolve) => setTimeout(resolve, 300));
       assert.equal(published.length, 0, 'a paused queue publishes nothing');
@@ -249,7 +223,7 @@ describe('REST routes (Drone paths) over PGlite', () => {
       dispatching.abort();
       await dispatcher;
     }
-    const history = (await store.readStream('queue-default')).map((e) => [e.type, (e.data as { by: string }).by]);
+    const history = (await api.store.readStream('queue-default')).map((e) => [e.type, (e.data as { by: string }).by]);
     assert.deepEqual(history, [['QueuePaused', 'admin'], ['QueueResumed', 'admin']]);
   });
 

@@ -2,17 +2,12 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { createApp, type App } from '../../src/api/app.ts';
-import { openPostgres, type Database } from '../../src/events/database.ts';
-import { createEventStore } from '../../src/events/sql-event-store.ts';
 import { createConfigSource } from '../../src/forge/config-source.ts';
 import type { ForgeAccess } from '../../src/forge/forge-api.ts';
-import { projections } from '../../src/projections/index.ts';
-import { startProjector } from '../../src/projections/projector.ts';
 import { run as buildCommand } from '../../src/cli/build.ts';
 import { listen } from '../../src/server/listen.ts';
 import { startGitServer, type GitServer } from '../support/git-server.ts';
-import { dropDatabase, freshDatabaseUrl } from '../support/postgres.ts';
+import { adminHeaders, startApiApp, type ApiApp } from '../support/api-server.ts';
 
 const pipeline = (name: string) => `kind: pipeline
 type: exec
@@ -86,13 +81,9 @@ describe('manual builds read their config at the commit (Postgres, loopback git 
   let broken: string;
   let forge: Server;
   const forgeSeen: { path: string; authorization: string }[] = [];
-  let url: string;
-  let database: Database;
-  let app: App;
-  const stop = new AbortController();
-  let projectorDone: Promise<void>;
-  const headers = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' };
-  const call = (method: string, path: string, body?: unknown) => app.request(path, { method, headers, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
+  let api: ApiApp;
+  const headers = adminHeaders(TOKEN);
+  const call = (method: string, path: string, body?: unknown) => api.app.request(path, { method, headers, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
 
   before(async () => {
     git = await startGitServer();
@@ -113,19 +104,7 @@ describe('manual builds read their config at the commit (Postgres, loopback git 
     });
     await new Promise<void>((resolve) => forge.listen(0, '127.0.0.1', resolve));
     const forgeUrl = `http://127.0.0.1:${(forge.address() as AddressInfo).port}`;
-    url = await freshDatabaseUrl('runlog_config_source');
-    database = await openPostgres(url);
-    const store = createEventStore(database);
-    const projector = startProjector({ database, store, projections, signal: stop.signal });
-    projectorDone = projector.done;
-    app = createApp({
-      database,
-      store,
-      adminToken: TOKEN,
-      system: { host: 'ci.example.test', proto: 'https', version: 'test' },
-      waitForProjections: (checkpoint) => (checkpoint ? projector.waitFor(checkpoint) : Promise.resolve()),
-      log: () => {},
-    });
+    api = await startApiApp({ postgres: 'runlog_config_source', adminToken: TOKEN });
     for (const [slug, body] of [
       ['acme/gitrepo', { clone_url: git.url }],
       ['acme/hub', { forge: 'github', forge_url: forgeUrl, forge_token: FORGE_TOKEN }],
@@ -135,10 +114,7 @@ describe('manual builds read their config at the commit (Postgres, loopback git 
     }
   });
   after(async () => {
-    stop.abort();
-    await projectorDone;
-    await database.close();
-    await dropDatabase(url);
+    await api.close();
     await new Promise((resolve) => forge.close(resolve));
     await git.close();
   });
@@ -211,7 +187,7 @@ describe('manual builds read their config at the commit (Postgres, loopback git 
   });
 
   test('given `runlog build create` without --config, then the server reads the config at --commit', async () => {
-    const listener = await listen(app.fetch, 0, '127.0.0.1');
+    const listener = await listen(api.app.fetch, 0, '127.0.0.1');
     try {
       let printed = '';
       const stdout = new (await import('node:stream')).Writable({ write: (chunk, _encoding, done) => ((printed += String(chunk)), done()) });

@@ -6,13 +6,8 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { sql } from 'drizzle-orm';
 import fc from 'fast-check';
-import { createApp, type App } from '../../src/api/app.ts';
-import { openPostgres, type Database } from '../../src/events/database.ts';
-import { createEventStore } from '../../src/events/sql-event-store.ts';
 import { signBody } from '../../src/forge/hook-signature.ts';
-import { projections } from '../../src/projections/index.ts';
-import { startProjector } from '../../src/projections/projector.ts';
-import { dropDatabase, freshDatabaseUrl } from '../support/postgres.ts';
+import { adminHeaders, startApiApp, type ApiApp } from '../support/api-server.ts';
 
 const require = createRequire(import.meta.url);
 const examples = require('@octokit/webhooks-examples/api.github.com/index.json') as { name: string; examples: Record<string, unknown>[] }[];
@@ -26,7 +21,7 @@ const fixture = (name: string) => JSON.parse(readFileSync(new URL(`./fixtures/${
 
 const TOKEN = 'test-admin-token';
 const SECRET = 'the-repo-webhook-secret-0123456789';
-const admin = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' };
+const admin = adminHeaders(TOKEN);
 const PIPELINE = `kind: pipeline
 type: docker
 name: default
@@ -42,14 +37,10 @@ steps:
 `;
 
 describe('POST /hook (Postgres, fake forge APIs on loopback)', () => {
-  let url: string;
-  let database: Database;
-  let app: App;
+  let api: ApiApp;
   let forge: Server;
   let forgeUrl: string;
   const requests: string[] = [];
-  const stop = new AbortController();
-  let projectorDone: Promise<void>;
 
   before(async () => {
     forge = createServer((request, response) => {
@@ -66,21 +57,9 @@ describe('POST /hook (Postgres, fake forge APIs on loopback)', () => {
     });
     await new Promise<void>((resolve) => forge.listen(0, '127.0.0.1', resolve));
     forgeUrl = `http://127.0.0.1:${(forge.address() as AddressInfo).port}`;
-    url = await freshDatabaseUrl('runlog_hooks');
-    database = await openPostgres(url);
-    const store = createEventStore(database);
-    const projector = startProjector({ database, store, projections, signal: stop.signal });
-    projectorDone = projector.done;
-    app = createApp({
-      database,
-      store,
-      adminToken: TOKEN,
-      system: { host: 'ci.example.test', proto: 'https', version: 'test' },
-      waitForProjections: (checkpoint) => (checkpoint ? projector.waitFor(checkpoint) : Promise.resolve()),
-      log: () => {},
-    });
+    api = await startApiApp({ postgres: 'runlog_hooks', adminToken: TOKEN });
     for (const [slug, kind] of [['Codertocat/Hello-World', 'github'], ['gitea/webhooks', 'gitea'], ['mike/diaspora', 'gitlab'], ['gitlabhq/gitlab-test', 'gitlab']] as const) {
-      const response = await app.request(`/api/repos/${slug}`, {
+      const response = await api.app.request(`/api/repos/${slug}`, {
         method: 'POST',
         headers: admin,
         body: JSON.stringify({ webhook_secret: SECRET, forge: kind, forge_url: forgeUrl, forge_token: 'forge-token-xyz', auto_cancel_pull_requests: true }),
@@ -91,16 +70,13 @@ describe('POST /hook (Postgres, fake forge APIs on loopback)', () => {
     }
   });
   after(async () => {
-    stop.abort();
-    await projectorDone;
-    await database.close();
-    await dropDatabase(url);
+    await api.close();
     await new Promise((resolve) => forge.close(resolve));
   });
 
-  const eventCount = async () => Number((await database.query<{ n: string }>(sql`select count(*) as n from events`))[0]!.n);
+  const eventCount = async () => Number((await api.database.query<{ n: string }>(sql`select count(*) as n from events`))[0]!.n);
   const createdEvents = async () =>
-    (await database.query<{ data: any }>(sql`select data from events where type = 'BuildCreated' order by global_position`)).map((row) => row.data);
+    (await api.database.query<{ data: any }>(sql`select data from events where type = 'BuildCreated' order by global_position`)).map((row) => row.data);
 
   function hook(forgeKind: 'github' | 'gitea' | 'gitlab', event: string, payload: unknown, signature: 'good' | 'none' | 'wrong' = 'good') {
     const body = JSON.stringify(payload);
@@ -108,7 +84,7 @@ describe('POST /hook (Postgres, fake forge APIs on loopback)', () => {
     headers[forgeKind === 'github' ? 'x-github-event' : forgeKind === 'gitea' ? 'x-gitea-event' : 'x-gitlab-event'] = event;
     const header = forgeKind === 'github' ? 'x-hub-signature-256' : forgeKind === 'gitea' ? 'x-gitea-signature' : 'x-gitlab-token';
     if (signature !== 'none') headers[header] = signBody(forgeKind, body, signature === 'good' ? SECRET : 'not-the-secret-at-all');
-    return app.request('/hook', { method: 'POST', headers, body });
+    return api.app.request('/hook', { method: 'POST', headers, body });
   }
 
   test('given unsigned or wrongly signed real GitHub payloads, then each is 401 and nothing is stored', async () => {
@@ -177,7 +153,7 @@ describe('POST /hook (Postgres, fake forge APIs on loopback)', () => {
     assert.deepEqual(pr.trigger.changedFiles, ['README.md']);
     // Wait until the first is in the builds view, so auto-cancel can see it.
     for (let i = 0; i < 100; i += 1) {
-      const rows = await database.query<{ n: string }>(sql`select count(*) as n from builds where id = ${first.id}`);
+      const rows = await api.database.query<{ n: string }>(sql`select count(*) as n from builds where id = ${first.id}`);
       if (Number(rows[0]!.n) === 1) break;
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
@@ -264,10 +240,10 @@ describe('POST /hook (Postgres, fake forge APIs on loopback)', () => {
   });
 
   test('400 and 404 paths say what is wrong', async () => {
-    const none = await app.request('/hook', { method: 'POST', body: '{}' });
+    const none = await api.app.request('/hook', { method: 'POST', body: '{}' });
     assert.equal(none.status, 400);
     assert.match((await none.json()).message, /X-GitHub-Event/);
-    const badJson = await app.request('/hook', { method: 'POST', headers: { 'x-github-event': 'push', 'x-hub-signature-256': 'sha256=00' }, body: '{nope' });
+    const badJson = await api.app.request('/hook', { method: 'POST', headers: { 'x-github-event': 'push', 'x-hub-signature-256': 'sha256=00' }, body: '{nope' });
     assert.equal(badJson.status, 400);
     assert.match((await badJson.json()).message, /not valid JSON/);
     const unknown = structuredClone(example('push', 4)) as any;
@@ -278,12 +254,12 @@ describe('POST /hook (Postgres, fake forge APIs on loopback)', () => {
   });
 
   test('repair rotates the webhook secret: the old one no longer signs', async () => {
-    const repaired = await app.request('/api/repos/gitlabhq/gitlab-test/repair', { method: 'POST', headers: admin });
+    const repaired = await api.app.request('/api/repos/gitlabhq/gitlab-test/repair', { method: 'POST', headers: admin });
     assert.equal(repaired.status, 200);
     const secret = (await repaired.json()).webhook_secret;
     assert.ok(secret.length >= 32 && secret !== SECRET);
     assert.equal((await hook('gitlab', 'Merge Request Hook', fixture('gitlab-merge-request.json'))).status, 401);
-    const stored = await database.query<{ data: unknown }>(sql`select data from events where stream_id like 'repo-%'`);
+    const stored = await api.database.query<{ data: unknown }>(sql`select data from events where stream_id like 'repo-%'`);
     assert.ok(!JSON.stringify(stored).includes(secret) && !JSON.stringify(stored).includes(SECRET), 'no webhook secret in clear in the events');
   });
 
@@ -294,7 +270,7 @@ describe('POST /hook (Postgres, fake forge APIs on loopback)', () => {
         fc.dictionary(headerName, fc.string({ maxLength: 30 }), { maxKeys: 4 }),
         fc.oneof(fc.string({ maxLength: 200 }), fc.json(), fc.constant(JSON.stringify({ repository: { full_name: 'Codertocat/Hello-World' } }))),
         async (headers, body) => {
-          const response = await app.request('/hook', { method: 'POST', headers, body });
+          const response = await api.app.request('/hook', { method: 'POST', headers, body });
           assert.ok(response.status < 500, `${response.status} for ${JSON.stringify(headers)} ${body.slice(0, 80)}`);
         },
       ),

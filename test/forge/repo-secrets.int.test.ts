@@ -5,13 +5,9 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { sql } from 'drizzle-orm';
 import { createApp, type App } from '../../src/api/app.ts';
-import { openPostgres, type Database } from '../../src/events/database.ts';
-import { createEventStore } from '../../src/events/sql-event-store.ts';
 import { signBody } from '../../src/forge/hook-signature.ts';
-import { projections } from '../../src/projections/index.ts';
-import { startProjector } from '../../src/projections/projector.ts';
 import { newSecretKeyText, parseSecretKey, type SecretKey } from '../../src/secrets/sealed-value.ts';
-import { dropDatabase, freshDatabaseUrl } from '../support/postgres.ts';
+import { adminHeaders, startApiApp, type ApiApp } from '../support/api-server.ts';
 
 // A repo's webhook secret and forge token at rest: sealed with RUNLOG_SECRET_KEY (the key
 // pipeline secrets use), or — on a `runlog server` without one — with a key derived from the
@@ -21,7 +17,7 @@ import { dropDatabase, freshDatabaseUrl } from '../support/postgres.ts';
 const require = createRequire(import.meta.url);
 const examples = require('@octokit/webhooks-examples/api.github.com/index.json') as { name: string; examples: Record<string, unknown>[] }[];
 const TOKEN = 'repo-secrets-admin-token';
-const admin = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' };
+const admin = adminHeaders(TOKEN);
 const PIPELINE = 'kind: pipeline\ntype: exec\nname: default\nclone:\n  disable: true\nsteps:\n- name: a\n  commands: [true]\n';
 const clear = {
   legacyHook: 'legacy-hook-secret-Q7wz-0123456789',
@@ -37,12 +33,9 @@ function pushFor(slug: string) {
 }
 
 describe('repo secrets sealed at rest (Postgres, fake GitHub API on loopback)', () => {
-  let url: string;
-  let database: Database;
+  let api: ApiApp;
   let forge: Server;
   let forgeUrl: string;
-  const stop = new AbortController();
-  let projectorDone: Promise<void>;
   let appFor: (secretKey?: SecretKey) => App;
   const key = parseSecretKey(newSecretKeyText());
   const otherKey = parseSecretKey(newSecretKeyText());
@@ -55,28 +48,12 @@ describe('repo secrets sealed at rest (Postgres, fake GitHub API on loopback)', 
     });
     await new Promise<void>((resolve) => forge.listen(0, '127.0.0.1', resolve));
     forgeUrl = `http://127.0.0.1:${(forge.address() as AddressInfo).port}`;
-    url = await freshDatabaseUrl('runlog_repo_secrets');
-    database = await openPostgres(url);
-    const store = createEventStore(database);
-    const projector = startProjector({ database, store, projections, signal: stop.signal });
-    projectorDone = projector.done;
+    api = await startApiApp({ postgres: 'runlog_repo_secrets', adminToken: TOKEN });
     // One database, servers configured differently over it (as restarts with other settings are).
-    appFor = (secretKey) =>
-      createApp({
-        database,
-        store,
-        adminToken: TOKEN,
-        ...(secretKey ? { secretKey } : {}),
-        system: { host: 'ci.example.test', proto: 'https', version: 'test' },
-        waitForProjections: (checkpoint) => (checkpoint ? projector.waitFor(checkpoint) : Promise.resolve()),
-        log: () => {},
-      });
+    appFor = (secretKey) => createApp({ ...api.deps, ...(secretKey ? { secretKey } : {}) });
   });
   after(async () => {
-    stop.abort();
-    await projectorDone;
-    await database.close();
-    await dropDatabase(url);
+    await api.close();
     await new Promise((resolve) => forge.close(resolve));
   });
 
@@ -89,17 +66,17 @@ describe('repo secrets sealed at rest (Postgres, fake GitHub API on loopback)', 
     return app.request('/hook', { method: 'POST', headers: { 'content-type': 'application/json', 'x-github-event': 'push', 'x-hub-signature-256': signBody('github', body, secret) }, body });
   };
   const shownSecret = async (app: App, slug: string) => (await (await app.request(`/api/repos/${slug}`, { headers: admin })).json()).webhook_secret;
-  const eventCount = async () => Number((await database.query<{ n: string }>(sql`select count(*) as n from events`))[0]!.n);
+  const eventCount = async () => Number((await api.database.query<{ n: string }>(sql`select count(*) as n from events`))[0]!.n);
 
   test('given repos activated without and then with RUNLOG_SECRET_KEY, then neither the events nor the views hold a clear value', async () => {
     await activate(appFor(), 'acme/legacy', clear.legacyHook, clear.legacyToken);
     await activate(appFor(key), 'acme/keyed', clear.hook, clear.token);
     const stored = JSON.stringify([
-      await database.query(sql`select data, metadata from events`),
-      await database.query(sql`select * from repos`),
+      await api.database.query(sql`select data, metadata from events`),
+      await api.database.query(sql`select * from repos`),
     ]);
     for (const value of Object.values(clear)) assert.ok(!stored.includes(value), `${value} is stored in clear`);
-    const sealed = await database.query<{ webhook_secret: string; forge_token: string }>(sql`select webhook_secret, forge_token from repos where slug = 'acme/keyed'`);
+    const sealed = await api.database.query<{ webhook_secret: string; forge_token: string }>(sql`select webhook_secret, forge_token from repos where slug = 'acme/keyed'`);
     assert.match(sealed[0]!.webhook_secret, /^v1\.[\w-]{16}\.[\w-]+$/);
     assert.match(sealed[0]!.forge_token, /^v1\./);
   });

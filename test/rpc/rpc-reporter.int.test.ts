@@ -2,13 +2,10 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
 import { eq, sql } from 'drizzle-orm';
-import { createApp, type App } from '../../src/api/app.ts';
-import { openPostgres, type Database } from '../../src/events/database.ts';
+import type { App } from '../../src/api/app.ts';
+import type { Database } from '../../src/events/database.ts';
 import { isIllegalCommand } from '../../src/events/decider-errors.ts';
 import type { EventStore } from '../../src/events/event-store.ts';
-import { createEventStore } from '../../src/events/sql-event-store.ts';
-import { projections } from '../../src/projections/index.ts';
-import { startProjector } from '../../src/projections/projector.ts';
 import { builds } from '../../src/projections/tables.ts';
 import type { ClaimAnswer } from '../../src/rpc/claim.ts';
 import { createRpcClient, RpcError } from '../../src/rpc/client.ts';
@@ -18,7 +15,7 @@ import { createRpcReporter } from '../../src/runner/rpc-reporter.ts';
 import { findLease } from '../../src/server/leases.ts';
 import { leases } from '../../src/server/leases-table.ts';
 import { runReaper } from '../../src/server/reaper.ts';
-import { dropDatabase, freshDatabaseUrl } from '../support/postgres.ts';
+import { adminHeaders, startApiApp, type ApiApp } from '../support/api-server.ts';
 
 const ADMIN = 'reporter-admin';
 const SECRET = 'reporter-secret-0123456789';
@@ -34,12 +31,12 @@ steps:
 `;
 
 describe('the runner side of the RPC: client, heartbeat and reporter against the real routes', () => {
-  let url: string;
+  let api: ApiApp;
   let database: Database;
   let store: EventStore;
   let app: App;
+  // Ends what the test leaves running (the resumed heartbeat) with the suite.
   const stop = new AbortController();
-  let projectorDone: Promise<void>;
   let failuresLeft = 0;
   // The routes without a socket; `failuresLeft` makes the next calls fail as a dropped connection would.
   const appFetch = (async (input: string | URL | Request, init?: RequestInit) => {
@@ -51,29 +48,16 @@ describe('the runner side of the RPC: client, heartbeat and reporter against the
   }) as typeof fetch;
 
   before(async () => {
-    url = await freshDatabaseUrl('runlog_rpc_reporter');
-    database = await openPostgres(url);
-    store = createEventStore(database);
-    const projector = startProjector({ database, store, projections, signal: stop.signal });
-    projectorDone = projector.done;
-    app = createApp({
-      database,
-      store,
-      adminToken: ADMIN,
-      system: { host: 'ci.example.test', proto: 'https', version: 'test' },
-      waitForProjections: (checkpoint) => (checkpoint ? projector.waitFor(checkpoint) : Promise.resolve()),
-      log: () => {},
-    });
+    api = await startApiApp({ postgres: 'runlog_rpc_reporter', adminToken: ADMIN });
+    ({ app, database, store } = api);
     app.route('/rpc', createRpcApp({ database, store, secret: SECRET, leaseTtlSeconds: 30, log: () => {} }));
-    const headers = { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' };
+    const headers = adminHeaders(ADMIN);
     assert.equal((await app.request('/api/repos/acme/web', { method: 'POST', headers, body: '{}' })).status, 200);
     assert.equal((await app.request('/api/repos/acme/web/builds', { method: 'POST', headers, body: JSON.stringify({ config: PIPELINE }) })).status, 200);
   });
   after(async () => {
     stop.abort();
-    await projectorDone;
-    await database.close();
-    await dropDatabase(url);
+    await api.close();
   });
 
   test('given network failures, a wrong secret and a lapsed lease, the runner retries, is refused in words, and learns it lost the stage', async () => {

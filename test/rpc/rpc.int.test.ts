@@ -1,24 +1,21 @@
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
-import { createApp, type App } from '../../src/api/app.ts';
-import { openPostgres, type Database } from '../../src/events/database.ts';
-import { createEventStore } from '../../src/events/sql-event-store.ts';
+import type { App } from '../../src/api/app.ts';
+import type { Database } from '../../src/events/database.ts';
 import type { EventStore } from '../../src/events/event-store.ts';
-import { projections } from '../../src/projections/index.ts';
-import { startProjector } from '../../src/projections/projector.ts';
 import { builds } from '../../src/projections/tables.ts';
 import { createRpcApp } from '../../src/rpc/routes.ts';
 import { readBuild } from '../../src/server/command-handler.ts';
 import { findLease } from '../../src/server/leases.ts';
 import { leases } from '../../src/server/leases-table.ts';
 import { runReaper } from '../../src/server/reaper.ts';
-import { dropDatabase, freshDatabaseUrl } from '../support/postgres.ts';
+import { adminHeaders, startApiApp, type ApiApp } from '../support/api-server.ts';
 import { eq, sql } from 'drizzle-orm';
 
 const ADMIN = 'rpc-admin-token';
 const SECRET = 'rpc-secret-of-the-tests';
-const admin = { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' };
+const admin = adminHeaders(ADMIN);
 const rpc = { authorization: `Bearer ${SECRET}`, 'content-type': 'application/json' };
 const PIPELINE = `kind: pipeline
 type: docker
@@ -33,36 +30,18 @@ steps:
 const runner = { id: 'runner:test', name: 'test' };
 
 describe('runner RPC (Hono app on Postgres, no socket)', () => {
-  let url: string;
+  let api: ApiApp;
   let database: Database;
   let store: EventStore;
   let app: App;
-  const stop = new AbortController();
-  let projectorDone: Promise<void>;
 
   before(async () => {
-    url = await freshDatabaseUrl('runlog_rpc');
-    database = await openPostgres(url);
-    store = createEventStore(database);
-    const projector = startProjector({ database, store, projections, signal: stop.signal });
-    projectorDone = projector.done;
-    app = createApp({
-      database,
-      store,
-      adminToken: ADMIN,
-      system: { host: 'ci.example.test', proto: 'https', version: 'test' },
-      waitForProjections: (checkpoint) => (checkpoint ? projector.waitFor(checkpoint) : Promise.resolve()),
-      log: () => {},
-    });
+    api = await startApiApp({ postgres: 'runlog_rpc', adminToken: ADMIN });
+    ({ app, database, store } = api);
     app.route('/rpc', createRpcApp({ database, store, secret: SECRET, leaseTtlSeconds: 30, log: () => {} }));
     assert.equal((await call('POST', '/api/repos/acme/web', {}, admin)).status, 200);
   });
-  after(async () => {
-    stop.abort();
-    await projectorDone;
-    await database.close();
-    await dropDatabase(url);
-  });
+  after(() => api.close());
 
   const call = (method: string, path: string, body?: unknown, headers: Record<string, string> = rpc) =>
     app.request(path, { method, headers, body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body) });
