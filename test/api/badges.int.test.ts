@@ -1,12 +1,10 @@
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
-import { openPostgres } from '../../src/events/database.ts';
-import { startServer, type RunningServer } from '../../src/server/runtime.ts';
-import { dropDatabase, freshDatabaseUrl } from '../support/postgres.ts';
+import { adminHeaders, startApiServer, type ApiServer } from '../support/api-server.ts';
 
 const TOKEN = 'badges-admin-token';
-const admin = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' };
+const admin = adminHeaders(TOKEN);
 const pipeline = (command: string) => `kind: pipeline
 type: exec
 name: default
@@ -19,17 +17,12 @@ steps:
 `;
 
 describe('badges (status.svg and cc.xml) over real HTTP, Postgres', () => {
-  let server: RunningServer;
-  let url: string;
+  let server: ApiServer;
 
   before(async () => {
-    url = await freshDatabaseUrl('runlog_badges');
-    server = await startServer({ database: await openPostgres(url), adminToken: TOKEN, port: 0, hostname: '127.0.0.1', publicHost: 'ci.example.test', embeddedRunner: { engine: 'exec', capacity: 2 }, log: () => {} });
+    server = await startApiServer({ postgres: 'runlog_badges', adminToken: TOKEN, publicHost: 'ci.example.test' });
   });
-  after(async () => {
-    await server?.close();
-    if (url) await dropDatabase(url);
-  });
+  after(() => server?.close());
 
   async function call(method: string, path: string, body?: unknown) {
     const response = await fetch(`${server.url}${path}`, { method, headers: admin, body: body === undefined ? undefined : JSON.stringify(body) });

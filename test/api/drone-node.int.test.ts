@@ -1,9 +1,7 @@
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { after, before, describe, test } from 'node:test';
-import { openPostgres } from '../../src/events/database.ts';
-import { startServer, type RunningServer } from '../../src/server/runtime.ts';
-import { dropDatabase, freshDatabaseUrl } from '../support/postgres.ts';
+import { adminHeaders, startApiServer, type ApiServer } from '../support/api-server.ts';
 
 // A real client written by others: drone-node, Drone's own Node client, against runlog.
 // It sends what Drone's server expects (form bodies for branch/commit/target, DELETE
@@ -23,30 +21,25 @@ steps:
 `;
 
 describe('drone-node (Drone\'s Node client) against runlog', () => {
-  let server: RunningServer;
-  let databaseUrl: string;
+  let server: ApiServer;
   let drone: ReturnType<typeof client>;
   const client = () => new Client({ url: `http://127.0.0.1:${server.port}`, token: TOKEN });
 
   before(async () => {
-    databaseUrl = await freshDatabaseUrl('runlog_drone_node');
-    server = await startServer({ database: await openPostgres(databaseUrl), adminToken: TOKEN, port: 0, hostname: '127.0.0.1', embeddedRunner: { engine: 'exec', capacity: 2 }, log: () => {} });
+    server = await startApiServer({ postgres: 'runlog_drone_node', adminToken: TOKEN });
     drone = client();
     await drone.enableRepo('acme', 'web');
     // drone-node cannot send a config (Drone reads it from the forge): the first build comes over plain HTTP.
     const created = await fetch(`${server.url}/api/repos/acme/web/builds?branch=main`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+      headers: adminHeaders(TOKEN),
       body: JSON.stringify({ config: PIPELINE }),
     });
     assert.equal(created.status, 200, await created.clone().text());
     const deadline = Date.now() + 30_000;
     while (Date.now() < deadline && (await drone.getBuild('acme', 'web', 1)).finished === 0) await new Promise((resolve) => setTimeout(resolve, 100));
   });
-  after(async () => {
-    await server.close();
-    await dropDatabase(databaseUrl);
-  });
+  after(() => server.close());
 
   test('lists repos (the admin\'s list and the user\'s) and reads one', async () => {
     const all: Json[] = await drone.getRepos();

@@ -3,23 +3,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
 import pino from 'pino';
 import { createApp } from '../../src/api/app.ts';
-import { openPostgres, type Database } from '../../src/events/database.ts';
 import { createEventStore } from '../../src/events/sql-event-store.ts';
-import { startServer, type RunningServer } from '../../src/server/runtime.ts';
-import { dropDatabase, freshDatabaseUrl } from '../support/postgres.ts';
+import { adminHeaders, HELLO_PIPELINE, startApiServer, type ApiServer } from '../support/api-server.ts';
 
 const TOKEN = 'operator-admin-token';
-const admin = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' };
-const PIPELINE = `kind: pipeline
-type: exec
-name: default
-clone:
-  disable: true
-steps:
-- name: hello
-  commands:
-  - echo hello
-`;
+const admin = adminHeaders(TOKEN);
 
 /** Prometheus text format: comments, or `name{labels} value`. */
 const METRIC_LINE = /^(# (HELP|TYPE) [a-zA-Z_:][a-zA-Z0-9_:]* .+|[a-zA-Z_:][a-zA-Z0-9_:]*(\{([a-zA-Z_][a-zA-Z0-9_]*="([^"\\]|\\.)*",?)*\})? -?[0-9.e+]+|[a-zA-Z_:][a-zA-Z0-9_:]*\{[^}]*\} (\+Inf|NaN))$/;
@@ -36,21 +24,14 @@ function parseMetrics(text: string): Map<string, number> {
 }
 
 describe('operator surface: metrics, request ids, OpenAPI (Postgres, real HTTP)', () => {
-  let server: RunningServer;
-  let database: Database;
-  let url: string;
+  let server: ApiServer;
   const logLines: string[] = [];
 
   before(async () => {
-    url = await freshDatabaseUrl('runlog_operator');
-    database = await openPostgres(url);
     const logger = pino({}, { write: (line: string) => void logLines.push(line) });
-    server = await startServer({ database, adminToken: TOKEN, port: 0, hostname: '127.0.0.1', embeddedRunner: { engine: 'exec', capacity: 1 }, log: () => {}, logger });
+    server = await startApiServer({ postgres: 'runlog_operator', adminToken: TOKEN, embeddedRunner: { engine: 'exec', capacity: 1 }, logger });
   });
-  after(async () => {
-    await server?.close();
-    if (url) await dropDatabase(url);
-  });
+  after(() => server?.close());
 
   const metrics = async () => {
     const response = await fetch(`${server.url}/metrics`, { headers: admin });
@@ -64,7 +45,7 @@ describe('operator surface: metrics, request ids, OpenAPI (Postgres, real HTTP)'
     const before = await metrics();
     assert.equal(before.get('runlog_builds{status="success"}') ?? 0, 0);
     await fetch(`${server.url}/api/repos/acme/web`, { method: 'POST', headers: admin, body: '{}' });
-    const build = await (await fetch(`${server.url}/api/repos/acme/web/builds`, { method: 'POST', headers: admin, body: JSON.stringify({ config: PIPELINE }) })).json();
+    const build = await (await fetch(`${server.url}/api/repos/acme/web/builds`, { method: 'POST', headers: admin, body: JSON.stringify({ config: HELLO_PIPELINE }) })).json();
     for (let i = 0; i < 200; i++) {
       const now = await (await fetch(`${server.url}/api/repos/acme/web/builds/${build.number}`, { headers: admin })).json();
       if (now.status === 'success') break;
@@ -96,7 +77,7 @@ describe('operator surface: metrics, request ids, OpenAPI (Postgres, real HTTP)'
   });
 
   test('given the app, when /openapi.json is read, then it is OpenAPI 3.1 with every route and resolvable schemas', async () => {
-    const app = createApp({ database, store: createEventStore(database), adminToken: TOKEN, system: { host: 'x', proto: 'http', version: 't' }, waitForProjections: async () => {}, log: () => {} });
+    const app = createApp({ database: server.database, store: createEventStore(server.database), adminToken: TOKEN, system: { host: 'x', proto: 'http', version: 't' }, waitForProjections: async () => {}, log: () => {} });
     const document = await (await app.request('/openapi.json')).json();
     assert.equal(document.openapi, '3.1.0');
     for (const route of app.routes) {

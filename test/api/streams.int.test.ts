@@ -1,13 +1,12 @@
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
-import { openPglite, openPostgres, type Database } from '../../src/events/database.ts';
-import { startServer, type RunningServer } from '../../src/server/runtime.ts';
-import { dropDatabase, freshDatabaseUrl } from '../support/postgres.ts';
+import type { RunningServer } from '../../src/server/runtime.ts';
+import { adminHeaders, HELLO_PIPELINE, startApiServer } from '../support/api-server.ts';
 import { openSse, type SseEvent } from '../support/sse-client.ts';
 
 const TOKEN = 'streams-admin-token';
-const admin = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' };
+const admin = adminHeaders(TOKEN);
 const LINES = 30;
 // About three seconds of output: the runner stores it in several chunks (one a second).
 const SLOW_PIPELINE = `kind: pipeline
@@ -20,20 +19,6 @@ steps:
   commands:
   - for i in $(seq 1 ${LINES}); do echo "line $i"; sleep 0.1; done
 `;
-const QUICK_PIPELINE = `kind: pipeline
-type: exec
-name: default
-clone:
-  disable: true
-steps:
-- name: hello
-  commands:
-  - echo hello
-`;
-
-async function startOn(database: Database): Promise<RunningServer> {
-  return startServer({ database, adminToken: TOKEN, port: 0, hostname: '127.0.0.1', embeddedRunner: { engine: 'exec', capacity: 2 }, log: () => {} });
-}
 
 async function call(server: RunningServer, method: string, path: string, body?: unknown) {
   const response = await fetch(`${server.url}${path}`, { method, headers: admin, body: body === undefined ? undefined : JSON.stringify(body) });
@@ -77,21 +62,15 @@ async function readLog(server: RunningServer, path: string, options: { lastEvent
   return { lines, done };
 }
 
-function streamCases(name: string, open: () => Promise<{ database: Database; cleanup(): Promise<void> }>) {
+function streamCases(name: string, database: { postgres?: string }) {
   describe(`live streams over real HTTP (${name})`, () => {
     let server: RunningServer;
-    let cleanup: () => Promise<void>;
 
     before(async () => {
-      const opened = await open();
-      cleanup = opened.cleanup;
-      server = await startOn(opened.database);
+      server = await startApiServer({ ...database, adminToken: TOKEN });
       await call(server, 'POST', '/api/repos/acme/web', { visibility: 'public' });
     });
-    after(async () => {
-      await server?.close();
-      await cleanup?.();
-    });
+    after(() => server?.close());
 
     test('given a step writing its log, when the client drops mid-log and reconnects with Last-Event-ID, then it gets every line exactly once', async () => {
       const build = await call(server, 'POST', '/api/repos/acme/web/builds', { config: SLOW_PIPELINE });
@@ -132,7 +111,7 @@ function streamCases(name: string, open: () => Promise<{ database: Database; cle
       try {
         assert.equal(feed.status, 200);
         await sleep(300); // the feed's follower starts at the log's end
-        const build = await call(server, 'POST', '/api/repos/acme/web/builds', { config: QUICK_PIPELINE });
+        const build = await call(server, 'POST', '/api/repos/acme/web/builds', { config: HELLO_PIPELINE });
         const seen: { id: string; type: string; status: string; number: number }[] = [];
         while (!seen.some((event) => event.number === build.number && event.type === 'BuildFinished')) {
           const event = (await feed.next(15_000))!;
@@ -176,8 +155,8 @@ function streamCases(name: string, open: () => Promise<{ database: Database; cle
       const adminFeed = await openSse(`${server.url}/api/stream`, { authorization: admin.authorization });
       try {
         await sleep(300);
-        const hidden = await call(server, 'POST', '/api/repos/acme/secret/builds', { config: QUICK_PIPELINE });
-        const shown = await call(server, 'POST', '/api/repos/acme/web/builds', { config: QUICK_PIPELINE });
+        const hidden = await call(server, 'POST', '/api/repos/acme/secret/builds', { config: HELLO_PIPELINE });
+        const shown = await call(server, 'POST', '/api/repos/acme/web/builds', { config: HELLO_PIPELINE });
         const adminSlugs = new Set<string>();
         while (!adminSlugs.has('acme/web') || !adminSlugs.has('acme/secret')) adminSlugs.add(JSON.parse((await adminFeed.next(10_000))!.data).slug);
         let sawShown = false;
@@ -208,10 +187,6 @@ function streamCases(name: string, open: () => Promise<{ database: Database; cle
   });
 }
 
-streamCases('postgres', async () => {
-  const url = await freshDatabaseUrl('runlog_streams');
-  const database = await openPostgres(url);
-  return { database, cleanup: () => dropDatabase(url) };
-});
+streamCases('postgres', { postgres: 'runlog_streams' });
 
-streamCases('pglite', async () => ({ database: await openPglite(), cleanup: async () => {} }));
+streamCases('pglite', {});

@@ -5,10 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
-import { openPostgres } from '../../src/events/database.ts';
 import { newSecretKeyText, parseSecretKey } from '../../src/secrets/sealed-value.ts';
-import { startServer, type RunningServer } from '../../src/server/runtime.ts';
-import { dropDatabase, freshDatabaseUrl } from '../support/postgres.ts';
+import { startApiServer, type ApiServer } from '../support/api-server.ts';
 
 // `runlog build|repo|secret` as a user runs them (`node bin/runlog.js ...`) against a real
 // server: startServer on a fresh Postgres database, its built-in runner on the exec engine.
@@ -30,13 +28,11 @@ steps:
 type Result = { code: number | null; stdout: string; stderr: string };
 
 describe('runlog build against a server', () => {
-  let server: RunningServer;
-  let databaseUrl: string;
+  let server: ApiServer;
   let cwd: string;
 
   before(async () => {
-    databaseUrl = await freshDatabaseUrl('runlog_cli_api');
-    server = await startServer({ database: await openPostgres(databaseUrl), adminToken: TOKEN, port: 0, hostname: '127.0.0.1', embeddedRunner: { engine: 'exec', capacity: 2 }, secretKey: parseSecretKey(newSecretKeyText()), log: () => {} });
+    server = await startApiServer({ postgres: 'runlog_cli_api', adminToken: TOKEN, secretKey: parseSecretKey(newSecretKeyText()) });
     cwd = await mkdtemp(join(tmpdir(), 'runlog-cli-'));
     await writeFile(join(cwd, '.drone.yml'), PIPELINE);
     const activated = await fetch(`${server.url}/api/repos/acme/web`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}` } });
@@ -44,7 +40,6 @@ describe('runlog build against a server', () => {
   });
   after(async () => {
     await server.close();
-    await dropDatabase(databaseUrl);
     await rm(cwd, { recursive: true, force: true });
   });
 

@@ -10,6 +10,7 @@ import { notifyConfigFromEnv, type NotifyConfig } from '../../src/notify/build-e
 import { newSecretKeyText, parseSecretKey } from '../../src/secrets/sealed-value.ts';
 import { startServer, type RunningServer } from '../../src/server/runtime.ts';
 import { verifyBody } from '../../src/webhooks/signature.ts';
+import { adminHeaders } from '../support/api-server.ts';
 import { dropDatabase, freshDatabaseUrl } from '../support/postgres.ts';
 
 // Given/when/then against the real parts: Postgres, the exec runner, a real SMTP server
@@ -18,7 +19,7 @@ const TOKEN = 'notify-admin-token';
 const SMTP_PASSWORD = 's3cret-smtp-pass';
 const HOOK_SECRET = 'repo-hook-secret-0123456789';
 const SECRET_VALUE = 'hunter2-secret-value';
-const admin = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' };
+const admin = adminHeaders(TOKEN);
 
 const pipeline = (pass: boolean) => `kind: pipeline
 type: exec

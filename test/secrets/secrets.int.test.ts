@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { sql } from 'drizzle-orm';
-import { openPostgres, type Database } from '../../src/events/database.ts';
+import type { Database } from '../../src/events/database.ts';
 import { RepoSettings } from '../../src/events/repo-events.ts';
 import { parseSecretKey, newSecretKeyText } from '../../src/secrets/sealed-value.ts';
 import { createBuild } from '../../src/server/create-build.ts';
-import { startServer, type RunningServer } from '../../src/server/runtime.ts';
-import { freshDatabaseUrl } from '../support/postgres.ts';
+import { startApiServer, type ApiServer } from '../support/api-server.ts';
 
 const TOKEN = 'secrets-test-admin-token';
 const VALUE = 'hunter2-Zq8v-clear-value';
@@ -43,21 +42,13 @@ steps:
 
 describe('secrets: sealed at rest, write-only in the API, withheld from fork pull requests (startServer, exec engine, Postgres)', () => {
   let database: Database;
-  let server: RunningServer;
+  let server: ApiServer;
   const logs: string[] = [];
   const answers: string[] = [];
 
   before(async () => {
-    database = await openPostgres(await freshDatabaseUrl());
-    server = await startServer({
-      database,
-      adminToken: TOKEN,
-      secretKey: parseSecretKey(newSecretKeyText()),
-      port: 0,
-      hostname: '127.0.0.1',
-      embeddedRunner: { engine: 'exec', capacity: 2 },
-      log: (message) => logs.push(message),
-    });
+    server = await startApiServer({ postgres: 'runlog_secrets', adminToken: TOKEN, secretKey: parseSecretKey(newSecretKeyText()), log: (message) => logs.push(message) });
+    database = server.database;
   });
   after(async () => {
     await server?.close();

@@ -3,25 +3,13 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
-import { openPostgres } from '../../src/events/database.ts';
-import { startServer, type RunningServer } from '../../src/server/runtime.ts';
 import { verifyBody } from '../../src/webhooks/signature.ts';
 import { webhookConfigFromEnv } from '../../src/webhooks/system-webhooks.ts';
-import { dropDatabase, freshDatabaseUrl } from '../support/postgres.ts';
+import { adminHeaders, HELLO_PIPELINE, startApiServer, type ApiServer } from '../support/api-server.ts';
 
 const TOKEN = 'webhooks-admin-token';
 const SECRET = 'a-webhook-secret-of-some-length';
-const admin = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' };
-const PIPELINE = `kind: pipeline
-type: exec
-name: default
-clone:
-  disable: true
-steps:
-- name: hello
-  commands:
-  - echo hello
-`;
+const admin = adminHeaders(TOKEN);
 
 type Received = { status: number; delivery: string; event: string; signed: boolean; body: { event: string; action: string; repo: { slug: string }; build?: { number: number; status: string } } };
 
@@ -47,19 +35,15 @@ function receiver(): Promise<{ server: Server; url: string; received: Received[]
 }
 
 describe('system webhooks to a loopback receiver (Postgres, exec runner)', () => {
-  let server: RunningServer;
-  let url: string;
+  let server: ApiServer;
   let hook: Awaited<ReturnType<typeof receiver>>;
   const logs: string[] = [];
 
   before(async () => {
     hook = await receiver();
-    url = await freshDatabaseUrl('runlog_webhooks');
-    server = await startServer({
-      database: await openPostgres(url),
+    server = await startApiServer({
+      postgres: 'runlog_webhooks',
       adminToken: TOKEN,
-      port: 0,
-      hostname: '127.0.0.1',
       embeddedRunner: { engine: 'exec', capacity: 1 },
       // The second endpoint refuses connections: it must cost a log line, never the first endpoint's messages.
       webhooks: { endpoints: [hook.url, 'http://127.0.0.1:9/closed'], secret: SECRET, retryDelaysMs: [100, 200] },
@@ -69,13 +53,12 @@ describe('system webhooks to a loopback receiver (Postgres, exec runner)', () =>
   after(async () => {
     await server?.close();
     hook?.server.close();
-    if (url) await dropDatabase(url);
   });
 
   test('given a repo enabled and a build run, then the receiver gets signed repo and build messages, the refused first one again', async () => {
     const call = async (method: string, path: string, body?: unknown) => (await fetch(`${server.url}${path}`, { method, headers: admin, body: JSON.stringify(body ?? {}) })).json();
     await call('POST', '/api/repos/acme/web', { visibility: 'public' });
-    const build = await call('POST', '/api/repos/acme/web/builds', { config: PIPELINE });
+    const build = await call('POST', '/api/repos/acme/web/builds', { config: HELLO_PIPELINE });
     const wanted = (r: Received) => r.body.event === 'build' && r.body.build?.status === 'success';
     for (let i = 0; i < 200 && !hook.received.some(wanted); i++) await sleep(100);
     assert.ok(hook.received.some(wanted), `no success message; got ${JSON.stringify(hook.received.map((r) => r.body.action))}; logs ${logs.join('\n')}`);
