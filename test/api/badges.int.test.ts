@@ -1,20 +1,10 @@
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
-import { adminHeaders, startApiServer, type ApiServer } from '../support/api-server.ts';
+import { adminHeaders, execPipeline, startApiServer, type ApiServer } from '../support/api-server.ts';
 
 const TOKEN = 'badges-admin-token';
 const admin = adminHeaders(TOKEN);
-const pipeline = (command: string) => `kind: pipeline
-type: exec
-name: default
-clone:
-  disable: true
-steps:
-- name: run
-  commands:
-  - ${command}
-`;
 
 describe('badges (status.svg and cc.xml) over real HTTP, Postgres', () => {
   let server: ApiServer;
@@ -59,7 +49,7 @@ describe('badges (status.svg and cc.xml) over real HTTP, Postgres', () => {
     assert.equal(await badge('acme/web/status.svg'), 'none', 'no build yet');
     assert.deepEqual(await cc('acme/web/cc.xml'), { name: 'acme/web', activity: 'Sleeping', lastBuildStatus: 'Unknown', lastBuildLabel: '', lastBuildTime: '', webUrl: 'http://ci.example.test/acme/web' });
 
-    const passing = await call('POST', '/api/repos/acme/web/builds?branch=main', { config: pipeline('echo ok') });
+    const passing = await call('POST', '/api/repos/acme/web/builds?branch=main', { config: execPipeline('echo ok') });
     assert.equal((await settled('acme/web', passing.number)).status, 'success');
     assert.equal(await badge('acme/web/status.svg'), 'passing');
     const ccPassing = await cc('acme/web/cc.xml');
@@ -67,7 +57,7 @@ describe('badges (status.svg and cc.xml) over real HTTP, Postgres', () => {
     assert.equal(ccPassing.lastBuildLabel, String(passing.number));
     assert.match(ccPassing.lastBuildTime!, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
 
-    const failing = await call('POST', '/api/repos/acme/web/builds?branch=fix', { config: pipeline('exit 1') });
+    const failing = await call('POST', '/api/repos/acme/web/builds?branch=fix', { config: execPipeline('exit 1') });
     assert.equal((await settled('acme/web', failing.number)).status, 'failure');
     assert.equal(await badge('acme/web/status.svg?branch=fix'), 'failing');
     assert.equal((await cc('acme/web/cc.xml?branch=fix')).lastBuildStatus, 'Failure');
@@ -78,7 +68,7 @@ describe('badges (status.svg and cc.xml) over real HTTP, Postgres', () => {
     assert.equal(await badge('acme/web/status.svg?ref=refs/heads/broken'), 'error');
     assert.equal((await cc('acme/web/cc.xml?branch=broken')).lastBuildStatus, 'Exception');
 
-    const slow = await call('POST', '/api/repos/acme/web/builds?branch=slow', { config: pipeline('sleep 30') });
+    const slow = await call('POST', '/api/repos/acme/web/builds?branch=slow', { config: execPipeline('sleep 30') });
     assert.equal(await badge('acme/web/status.svg?branch=slow'), 'started');
     assert.equal((await cc('acme/web/cc.xml?branch=slow')).activity, 'Building');
     await call('DELETE', `/api/repos/acme/web/builds/${slow.number}`);
@@ -88,7 +78,7 @@ describe('badges (status.svg and cc.xml) over real HTTP, Postgres', () => {
 
   test('given a private repo, when its badge is asked without a token, then it is none; with one, its status', async () => {
     await call('POST', '/api/repos/acme/private', { visibility: 'private', default_branch: 'main' });
-    const build = await call('POST', '/api/repos/acme/private/builds?branch=main', { config: pipeline('echo ok') });
+    const build = await call('POST', '/api/repos/acme/private/builds?branch=main', { config: execPipeline('echo ok') });
     await settled('acme/private', build.number);
     assert.equal(await badge('acme/private/status.svg'), 'none');
     assert.equal(await badge(`acme/private/status.svg?access_token=${TOKEN}`), 'passing');

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { after, before, describe, test } from 'node:test';
-import { adminHeaders, startApiServer, type ApiServer } from '../support/api-server.ts';
+import { adminHeaders, execPipeline, startApiServer, type ApiServer } from '../support/api-server.ts';
 
 // A real client written by others: drone-node, Drone's own Node client, against runlog.
 // It sends what Drone's server expects (form bodies for branch/commit/target, DELETE
@@ -10,15 +10,6 @@ type Json = Record<string, any>;
 const { Client } = createRequire(import.meta.url)('drone-node') as { Client: new (config: { url: string; token: string }) => Record<string, (...args: unknown[]) => Promise<any>> };
 
 const TOKEN = 'drone-node-admin-token';
-const PIPELINE = `kind: pipeline
-type: exec
-name: default
-clone:
-  disable: true
-steps:
-- name: hello
-  commands: [echo hello from runlog]
-`;
 
 describe('drone-node (Drone\'s Node client) against runlog', () => {
   let server: ApiServer;
@@ -33,7 +24,7 @@ describe('drone-node (Drone\'s Node client) against runlog', () => {
     const created = await fetch(`${server.url}/api/repos/acme/web/builds?branch=main`, {
       method: 'POST',
       headers: adminHeaders(TOKEN),
-      body: JSON.stringify({ config: PIPELINE }),
+      body: JSON.stringify({ config: execPipeline('echo hello from runlog') }),
     });
     assert.equal(created.status, 200, await created.clone().text());
     const deadline = Date.now() + 30_000;

@@ -4,7 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import pino from 'pino';
 import { createApp } from '../../src/api/app.ts';
 import { createEventStore } from '../../src/events/sql-event-store.ts';
-import { adminHeaders, HELLO_PIPELINE, startApiServer, type ApiServer } from '../support/api-server.ts';
+import { adminHeaders, execPipeline, startApiServer, type ApiServer } from '../support/api-server.ts';
 
 const TOKEN = 'operator-admin-token';
 const admin = adminHeaders(TOKEN);
@@ -45,7 +45,7 @@ describe('operator surface: metrics, request ids, OpenAPI (Postgres, real HTTP)'
     const before = await metrics();
     assert.equal(before.get('runlog_builds{status="success"}') ?? 0, 0);
     await fetch(`${server.url}/api/repos/acme/web`, { method: 'POST', headers: admin, body: '{}' });
-    const build = await (await fetch(`${server.url}/api/repos/acme/web/builds`, { method: 'POST', headers: admin, body: JSON.stringify({ config: HELLO_PIPELINE }) })).json();
+    const build = await (await fetch(`${server.url}/api/repos/acme/web/builds`, { method: 'POST', headers: admin, body: JSON.stringify({ config: execPipeline() }) })).json();
     for (let i = 0; i < 200; i++) {
       const now = await (await fetch(`${server.url}/api/repos/acme/web/builds/${build.number}`, { headers: admin })).json();
       if (now.status === 'success') break;

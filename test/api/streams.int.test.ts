@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
 import type { RunningServer } from '../../src/server/runtime.ts';
-import { adminHeaders, HELLO_PIPELINE, startApiServer } from '../support/api-server.ts';
+import { adminHeaders, execPipeline, startApiServer } from '../support/api-server.ts';
 import { openSse, type SseEvent } from '../support/sse-client.ts';
 
 const TOKEN = 'streams-admin-token';
@@ -111,7 +111,7 @@ function streamCases(name: string, database: { postgres?: string }) {
       try {
         assert.equal(feed.status, 200);
         await sleep(300); // the feed's follower starts at the log's end
-        const build = await call(server, 'POST', '/api/repos/acme/web/builds', { config: HELLO_PIPELINE });
+        const build = await call(server, 'POST', '/api/repos/acme/web/builds', { config: execPipeline() });
         const seen: { id: string; type: string; status: string; number: number }[] = [];
         while (!seen.some((event) => event.number === build.number && event.type === 'BuildFinished')) {
           const event = (await feed.next(15_000))!;
@@ -155,8 +155,8 @@ function streamCases(name: string, database: { postgres?: string }) {
       const adminFeed = await openSse(`${server.url}/api/stream`, { authorization: admin.authorization });
       try {
         await sleep(300);
-        const hidden = await call(server, 'POST', '/api/repos/acme/secret/builds', { config: HELLO_PIPELINE });
-        const shown = await call(server, 'POST', '/api/repos/acme/web/builds', { config: HELLO_PIPELINE });
+        const hidden = await call(server, 'POST', '/api/repos/acme/secret/builds', { config: execPipeline() });
+        const shown = await call(server, 'POST', '/api/repos/acme/web/builds', { config: execPipeline() });
         const adminSlugs = new Set<string>();
         while (!adminSlugs.has('acme/web') || !adminSlugs.has('acme/secret')) adminSlugs.add(JSON.parse((await adminFeed.next(10_000))!.data).slug);
         let sawShown = false;

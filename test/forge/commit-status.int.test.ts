@@ -9,7 +9,7 @@ import { RepoSettings } from '../../src/events/repo-events.ts';
 import { repoIdFor } from '../../src/events/repo-decider.ts';
 import { createBuild } from '../../src/server/create-build.ts';
 import { startServer, type RunningServer } from '../../src/server/runtime.ts';
-import { adminHeaders, HELLO_PIPELINE } from '../support/api-server.ts';
+import { adminHeaders, execPipeline } from '../support/api-server.ts';
 import { dropDatabase, freshDatabaseUrl } from '../support/postgres.ts';
 
 const TOKEN = 'status-admin-token';
@@ -90,7 +90,7 @@ describe('commit statuses to the forge (Postgres, exec runner, fake forge on loo
   });
 
   test('given a GitHub repo, when a build runs to success, then the forge gets pending, running, success in order with the build link; the refused first one again; the build is unaffected', async () => {
-    const build = await call('POST', `/api/repos/acme/hub/builds?commit=${SHA}`, { config: HELLO_PIPELINE });
+    const build = await call('POST', `/api/repos/acme/hub/builds?commit=${SHA}`, { config: execPipeline() });
     await until('the success status', () => accepted('/repos/acme/hub', SHA).some((p) => p.body.description === 'Build is passing'));
     const statuses = accepted('/repos/acme/hub', SHA).map((p) => p.body);
     assert.deepEqual(
@@ -114,7 +114,7 @@ describe('commit statuses to the forge (Postgres, exec runner, fake forge on loo
   });
 
   test('given a GitLab repo, then its own path, token header and states: pending, running, success', async () => {
-    await call('POST', `/api/repos/group/lab/builds?commit=${SHA}`, { config: HELLO_PIPELINE });
+    await call('POST', `/api/repos/group/lab/builds?commit=${SHA}`, { config: execPipeline() });
     await until('the GitLab success', () => accepted('/projects/group%2Flab', SHA).some((p) => p.body.state === 'success'));
     const statuses = accepted('/projects/group%2Flab', SHA).map((p) => p.body);
     assert.deepEqual(statuses.map((s) => s.state), ['pending', 'running', 'success']);
@@ -122,13 +122,13 @@ describe('commit statuses to the forge (Postgres, exec runner, fake forge on loo
   });
 
   test('given a Gitea repo, then /api/v1/repos/{o}/{n}/statuses/{sha} with its token header', async () => {
-    await call('POST', `/api/repos/org/tea/builds?commit=${SHA}`, { config: HELLO_PIPELINE });
+    await call('POST', `/api/repos/org/tea/builds?commit=${SHA}`, { config: execPipeline() });
     await until('the Gitea success', () => accepted('/api/v1/repos/org/tea', SHA).some((p) => p.body.state === 'success'));
     assert.deepEqual(accepted('/api/v1/repos/org/tea', SHA).map((p) => p.body.description), ['Build is pending', 'Build is running', 'Build is passing']);
   });
 
   test('given a token the forge refuses (401), then each status is tried once, logged and skipped; the build still succeeds', async () => {
-    const build = await call('POST', `/api/repos/acme/badtoken/builds?commit=${SHA}`, { config: HELLO_PIPELINE });
+    const build = await call('POST', `/api/repos/acme/badtoken/builds?commit=${SHA}`, { config: execPipeline() });
     const tried = () => forge.posted.filter((p) => p.path.includes('/acme/badtoken/'));
     await until('three refused statuses', () => tried().length >= 3);
     await sleep(500); // a retry would come after 100 ms
@@ -142,7 +142,7 @@ describe('commit statuses to the forge (Postgres, exec runner, fake forge on loo
   });
 
   test('given a repo whose forge has no token, then nothing is posted for it', async () => {
-    const build = await call('POST', `/api/repos/acme/notoken/builds?commit=${SHA}`, { config: HELLO_PIPELINE });
+    const build = await call('POST', `/api/repos/acme/notoken/builds?commit=${SHA}`, { config: execPipeline() });
     for (let i = 0; i < 100 && (await call('GET', `/api/repos/acme/notoken/builds/${build.number}`)).status !== 'success'; i++) await sleep(100);
     await sleep(300); // the follower is past the build's events by now
     assert.ok(!forge.posted.some((p) => p.path.includes('/acme/notoken/')));
@@ -185,7 +185,7 @@ describe('commit statuses to the forge (Postgres, exec runner, fake forge on loo
     await start();
     await sleep(1000);
     assert.equal(forge.posted.length, before, 'no status of the builds before this first start');
-    const build = await call('POST', `/api/repos/acme/hub/builds?commit=${SHA}`, { config: HELLO_PIPELINE });
+    const build = await call('POST', `/api/repos/acme/hub/builds?commit=${SHA}`, { config: execPipeline() });
     await until('the new build\'s success', () => forge.posted.slice(before).some((p) => p.body.state === 'success'));
     assert.ok(forge.posted.slice(before).every((p) => p.body.target_url?.endsWith(`/acme/hub/${build.number}`)));
   });

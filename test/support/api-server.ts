@@ -11,8 +11,8 @@ import { dropDatabase, freshDatabaseUrl } from './postgres.ts';
 
 export const adminHeaders = (token: string) => ({ authorization: `Bearer ${token}`, 'content-type': 'application/json' });
 
-/** One step on the exec engine and no clone: a build that succeeds in well under a second. */
-export const HELLO_PIPELINE = `kind: pipeline
+/** One step on the exec engine, and no clone (the tests' repos have nothing to clone): a build that ends in well under a second. */
+export const execPipeline = (command = 'echo hello') => `kind: pipeline
 type: exec
 name: default
 clone:
@@ -20,7 +20,7 @@ clone:
 steps:
 - name: hello
   commands:
-  - echo hello
+  - ${command}
 `;
 
 /** `postgres`: a fresh Postgres database named with this prefix; absent: PGlite in memory. */

@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
 import { verifyBody } from '../../src/webhooks/signature.ts';
 import { webhookConfigFromEnv } from '../../src/webhooks/system-webhooks.ts';
-import { adminHeaders, HELLO_PIPELINE, startApiServer, type ApiServer } from '../support/api-server.ts';
+import { adminHeaders, execPipeline, startApiServer, type ApiServer } from '../support/api-server.ts';
 
 const TOKEN = 'webhooks-admin-token';
 const SECRET = 'a-webhook-secret-of-some-length';
@@ -58,7 +58,7 @@ describe('system webhooks to a loopback receiver (Postgres, exec runner)', () =>
   test('given a repo enabled and a build run, then the receiver gets signed repo and build messages, the refused first one again', async () => {
     const call = async (method: string, path: string, body?: unknown) => (await fetch(`${server.url}${path}`, { method, headers: admin, body: JSON.stringify(body ?? {}) })).json();
     await call('POST', '/api/repos/acme/web', { visibility: 'public' });
-    const build = await call('POST', '/api/repos/acme/web/builds', { config: HELLO_PIPELINE });
+    const build = await call('POST', '/api/repos/acme/web/builds', { config: execPipeline() });
     const wanted = (r: Received) => r.body.event === 'build' && r.body.build?.status === 'success';
     for (let i = 0; i < 200 && !hook.received.some(wanted); i++) await sleep(100);
     assert.ok(hook.received.some(wanted), `no success message; got ${JSON.stringify(hook.received.map((r) => r.body.action))}; logs ${logs.join('\n')}`);
