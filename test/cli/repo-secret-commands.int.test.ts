@@ -1,17 +1,15 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { newSecretKeyText, parseSecretKey } from '../../src/secrets/sealed-value.ts';
 import { startApiServer, type ApiServer } from '../support/api-server.ts';
+import { runlogAsync, type CliResult } from './run-cli.ts';
 
 // `runlog repo|secret` as a user runs them (build: api-commands.int.test.ts) (`node bin/runlog.js ...`) against a real
 // server: startServer on a fresh Postgres database, its built-in runner on the exec engine.
 const TOKEN = 'cli-admin-token';
-const BIN = fileURLToPath(new URL('../../bin/runlog.js', import.meta.url));
 const PIPELINE = `kind: pipeline
 type: exec
 name: default
@@ -24,8 +22,6 @@ steps:
   - sleep 1
   - echo two
 `;
-
-type Result = { code: number | null; stdout: string; stderr: string };
 
 describe('runlog repo and secret against a server', () => {
   let server: ApiServer;
@@ -41,28 +37,9 @@ describe('runlog repo and secret against a server', () => {
     await rm(cwd, { recursive: true, force: true });
   });
 
-  /** Async, not spawnSync: the server answers from this very process. */
-  const runlog = (args: string[], env: Record<string, string | undefined> = {}): Promise<Result> =>
-    new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, [BIN, ...args], {
-        cwd,
-        env: { ...process.env, RUNLOG_SERVER: `http://127.0.0.1:${server.port}`, RUNLOG_TOKEN: TOKEN, RUNLOG_DATA: join(cwd, '.runlog'), ...env },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (chunk) => (stdout += chunk));
-      child.stderr.on('data', (chunk) => (stderr += chunk));
-      const timer = setTimeout(() => {
-        child.kill('SIGKILL');
-        reject(new Error(`runlog ${args.join(' ')} did not finish in 60 s; so far:\n${stdout}${stderr}`));
-      }, 60_000);
-      child.on('exit', (code) => {
-        clearTimeout(timer);
-        resolve({ code, stdout, stderr });
-      });
-    });
-  const ok = (result: Result) => {
+  const runlog = (args: string[], env: Record<string, string | undefined> = {}) =>
+    runlogAsync(args, { cwd, env: { RUNLOG_SERVER: `http://127.0.0.1:${server.port}`, RUNLOG_TOKEN: TOKEN, RUNLOG_DATA: join(cwd, '.runlog'), ...env } });
+  const ok = (result: CliResult) => {
     assert.equal(result.code, 0, `exit ${result.code}\n${result.stdout}${result.stderr}`);
     return result.stdout;
   };
