@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -10,18 +10,6 @@ import { runlogAsync, type CliResult } from './run-cli.ts';
 // `runlog repo|secret` as a user runs them (build: api-commands.int.test.ts) (`node bin/runlog.js ...`) against a real
 // server: startServer on a fresh Postgres database, its built-in runner on the exec engine.
 const TOKEN = 'cli-admin-token';
-const PIPELINE = `kind: pipeline
-type: exec
-name: default
-clone:
-  disable: true
-steps:
-- name: greet
-  commands:
-  - echo one
-  - sleep 1
-  - echo two
-`;
 
 describe('runlog repo and secret against a server', () => {
   let server: ApiServer;
@@ -30,7 +18,6 @@ describe('runlog repo and secret against a server', () => {
   before(async () => {
     server = await startApiServer({ postgres: 'runlog_cli_api', adminToken: TOKEN, secretKey: parseSecretKey(newSecretKeyText()) });
     cwd = await mkdtemp(join(tmpdir(), 'runlog-cli-'));
-    await writeFile(join(cwd, '.drone.yml'), PIPELINE);
   });
   after(async () => {
     await server.close();
