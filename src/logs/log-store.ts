@@ -1,4 +1,5 @@
 import { and, asc, desc, eq, gt } from 'drizzle-orm';
+import type { BuildEvent } from '../events/build-events.ts';
 import type { Executor } from '../events/database.ts';
 import { logChunks } from './log-table.ts';
 
@@ -52,6 +53,21 @@ export async function appendChunk(db: Executor, ref: StepRef, chunk: { offset: n
 /** A step starts again (a retry, a requeued stage): its log begins anew. */
 export async function clearStepLog(db: Executor, ref: StepRef): Promise<void> {
   await db.db.delete(logChunks).where(where(ref));
+}
+
+/**
+ * After a command: each step it started *again* (a retry, a requeued stage) writes its log
+ * anew from offset 0, so what an earlier attempt stored goes. A first start has nothing
+ * stored, so it costs no query (it is on the path from a queued build to its first step).
+ * `stream` is the build's whole stream, `appended` included.
+ */
+export async function clearRestartedStepLogs(db: Executor, buildId: string, appended: readonly BuildEvent[], stream: readonly BuildEvent[]): Promise<void> {
+  for (const event of appended) {
+    if (event.type !== 'StepStarted') continue;
+    const { stage, step } = event.data;
+    const starts = stream.filter((e) => e.type === 'StepStarted' && e.data.stage === stage && e.data.step === step).length;
+    if (starts > 1) await clearStepLog(db, { buildId, stage, step });
+  }
 }
 
 export async function readStepLog(db: Executor, ref: StepRef, afterOffset = -1): Promise<StoredChunk[]> {

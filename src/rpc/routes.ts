@@ -1,13 +1,13 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { and, eq, sql } from 'drizzle-orm';
 import { Hono } from 'hono';
-import { findStage, isBuild } from '../events/build-state.ts';
+import { findStage, isBuild, type BuildState } from '../events/build-state.ts';
 import { buildStreamId } from '../events/build-events.ts';
 import type { Database } from '../events/database.ts';
 import { IllegalCommand } from '../events/decider-errors.ts';
 import { events as eventsTable } from '../events/event-table.ts';
 import type { EventStore } from '../events/event-store.ts';
-import { appendChunk, clearStepLog } from '../logs/log-store.ts';
+import { appendChunk, clearRestartedStepLogs } from '../logs/log-store.ts';
 import { announceLog } from '../live/log-tail.ts';
 import { ApiError, errorResponse } from '../api/errors.ts';
 import { parseBody } from '../api/bodies.ts';
@@ -80,11 +80,10 @@ export function createRpcApp(deps: RpcDeps): Hono {
     const { command } = parseBody(CommandBody, await c.req.text());
     const leaseToken = (command.data as { leaseToken: string }).leaseToken;
     const stage = (command.data as { stage: number }).stage;
-    const handled = await handleBuildCommand(store, buildId, command, { runnerId: (await findLease(database, { buildId, stage }))?.runnerId });
-    for (const event of handled.events) {
-      // A step started again (retry, requeue) writes its log anew from offset 0, as the store reporter does.
-      if (event.type === 'StepStarted') await clearStepLog(database, { buildId, stage: event.data.stage, step: event.data.step });
-    }
+    // The runner holding the stage, from the build's own claim (the lease row says the same, at the cost of a query).
+    const holder = (state: BuildState) => ({ runnerId: isBuild(state) ? findStage(state, stage)?.claim?.runner.id : undefined });
+    const handled = await handleBuildCommand(store, buildId, command, holder);
+    await clearRestartedStepLogs(database, buildId, handled.events, handled.stream);
     // The stage ended or was handed back: this token's lease is over (the reaper must not expire it).
     const live = isBuild(handled.state) ? findStage(handled.state, stage)?.claim : undefined;
     if (live?.leaseToken !== leaseToken) await dropLease(database, { buildId, stage, leaseToken });

@@ -16,6 +16,8 @@ export type Decider<Command, Event, State> = {
   read(stored: StoredEvent): Event;
 };
 
+type Metadata<State> = Record<string, unknown> | ((state: State) => Record<string, unknown>);
+
 export type Handled<Event, State> = {
   /** The events this command appended (empty when the decider had nothing to say). */
   events: Event[];
@@ -42,7 +44,8 @@ export async function handleCommand<Command, Event extends { type: string; data:
   streamId: string,
   decider: Decider<Command, Event, State>,
   command: Command,
-  metadata: Record<string, unknown> = {},
+  /** Recorded with the events; a function reads it off the state the command is decided on. */
+  metadata: Metadata<State> = {},
   retries = 8,
 ): Promise<Handled<Event, State>> {
   for (let attempt = 0; ; attempt += 1) {
@@ -52,7 +55,7 @@ export async function handleCommand<Command, Event extends { type: string; data:
     const events = decider.decide(command, state);
     if (events.length === 0) return { events, state, stream: read };
     try {
-      const result = await store.append(streamId, stored.length, events, metadata);
+      const result = await store.append(streamId, stored.length, events, typeof metadata === 'function' ? metadata(state) : metadata);
       return { events, state: events.reduce(decider.evolve, state), checkpoint: lastCheckpoint(result), stream: [...read, ...events] };
     } catch (error) {
       if (!(error instanceof StreamVersionConflict) || attempt >= retries) throw error;
@@ -74,7 +77,7 @@ export const repoDecider: Decider<RepoCommand, RepoEvent, RepoState> = {
   read: (stored) => RepoEvent.parse({ type: stored.type, data: stored.data }),
 };
 
-export const handleBuildCommand = (store: EventStore, buildId: string, command: BuildCommand, metadata?: Record<string, unknown>) =>
+export const handleBuildCommand = (store: EventStore, buildId: string, command: BuildCommand, metadata?: Metadata<BuildState>) =>
   handleCommand(store, buildStreamId(buildId), buildDecider, command, metadata);
 
 export const handleRepoCommand = (store: EventStore, repoId: string, command: RepoCommand, metadata?: Record<string, unknown>) =>

@@ -4,7 +4,7 @@ import { buildStreamId } from '../events/build-events.ts';
 import type { Database } from '../events/database.ts';
 import { events as eventsTable } from '../events/event-table.ts';
 import type { EventStore } from '../events/event-store.ts';
-import { appendChunk, clearStepLog } from '../logs/log-store.ts';
+import { appendChunk, clearRestartedStepLogs } from '../logs/log-store.ts';
 import { announceLog } from '../live/log-tail.ts';
 import type { Reporter } from '../runner/reporter.ts';
 import { handleBuildCommand, readBuild } from './command-handler.ts';
@@ -20,10 +20,7 @@ export function createStoreReporter(options: { database: Database; store: EventS
     history: async () => (await readBuild(store, buildId)).events,
     async command(input: BuildCommandInput) {
       const handled = await handleBuildCommand(store, buildId, BuildCommand.parse(input), { runnerId: options.runnerId });
-      for (const event of handled.events) {
-        // A step started again (retry, requeue) writes its log anew from offset 0.
-        if (event.type === 'StepStarted') await clearStepLog(database, { buildId, stage: event.data.stage, step: event.data.step });
-      }
+      await clearRestartedStepLogs(database, buildId, handled.events, handled.stream);
       return handled.events;
     },
     async log(stage, step, chunk) {
