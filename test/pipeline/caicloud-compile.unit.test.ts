@@ -138,6 +138,8 @@ describe('caicloud.yml compiles to the plan', () => {
     assert.equal(web.image, `127.0.0.1:5000/octocat/hello-world:${COMMIT}`);
     assert.equal(web.pull, 'never');
     assert.equal(web.detach, true);
+    assert.deepEqual(web.commands, ['/app'], "a service's own commands");
+    assert.deepEqual(byName(services, 'mongo').environment.MONGO_INITDB_DATABASE, { value: 'test' }, "a service's own environment");
     assert.deepEqual(byName(services, 'mongo').aliases, ['db']);
     assert.equal(byName(services, 'mongo').pull, 'default');
     const integration = byName(steps, 'integration');
@@ -158,6 +160,13 @@ describe('caicloud.yml compiles to the plan', () => {
     });
     assert.deepEqual(deploy.environment.KUBERNETES_TOKEN, { secret: 'k8s_token' });
     assert.equal(JSON.stringify(deploy).includes('from_secret'), false);
+  });
+
+  test('given a host volume in a trusted repo, then the stage has the host volume and pre_build mounts it', () => {
+    const plan = planOf('pre_build:\n  image: golang\n  volumes:\n    - /var/cache/go:/go/pkg\n  commands: [go build]\n');
+    const [stage] = plan.stages;
+    assert.deepEqual(stage.volumes, [{ kind: 'host', name: 'pre_build-0', path: '/var/cache/go' }]);
+    assert.deepEqual(byName(stage.steps, 'pre_build').volumes, [{ name: 'pre_build-0', path: '/go/pkg' }]);
   });
 
   test('given environment as a map, then from_secret is a secret by name', () => {
