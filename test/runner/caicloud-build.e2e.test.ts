@@ -1,11 +1,10 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import Docker from 'dockerode';
 import type { BuildEvent, EventOf } from '../../src/events/build-events.ts';
 import { compileCaicloud } from '../../src/pipeline/caicloud-compile.ts';
@@ -14,6 +13,7 @@ import { Trigger } from '../../src/pipeline/trigger.ts';
 import { createDockerEngine } from '../../src/runner/docker/engine.ts';
 import { createLocalBuild } from '../../src/runner/reporter.ts';
 import { runStage } from '../../src/runner/stage-runner.ts';
+import { startRegistry, type LoopbackRegistry } from '../support/registry.ts';
 
 /**
  * A caicloud.yml with all five stages, end to end on the docker engine: `pre_build`
@@ -23,17 +23,21 @@ import { runStage } from '../../src/runner/stage-runner.ts';
  * run of this file), `integration` starts that image as a service and reaches it by name
  * and by its link alias, `post_build` sees the source, and `deploy` talks to a loopback
  * stand-in of the Kubernetes API that checks the request's shape. The pushed image is
- * then pulled back from the registry by its digest.
+ * then pulled back from the registry by its digest. The registry takes any login, so the
+ * credentials the push carries (from secrets) are read off the engine's client.
  */
 
 const SOCKET = process.env.RUNLOG_TEST_DOCKER_SOCK ?? '/var/run/docker.sock';
 const RUNNER = 'runlog-test-caicloud';
 const GOOD_TOKEN = 'k8s-g00d-t0ken-value';
+const REGISTRY_USER = 'ci-pusher';
+const REGISTRY_PASSWORD = 'r3gistry-pa55word';
 
-/** The engine's client, watched: any pull during the run is a bug; build options are kept. */
+/** The engine's client, watched: any pull during the run is a bug; build and push options are kept. */
 const engineDocker = new Docker({ socketPath: SOCKET });
 const pulls: string[] = [];
 const builds: Record<string, unknown>[] = [];
+const pushes: { image: string; authconfig?: unknown }[] = [];
 engineDocker.pull = (async (image: string) => {
   pulls.push(image);
   throw new Error(`test: pull of ${image} attempted`);
@@ -43,6 +47,16 @@ engineDocker.buildImage = ((file: NodeJS.ReadableStream, options: Record<string,
   builds.push(options);
   return realBuild(file, options);
 }) as unknown as Docker['buildImage'];
+const realGetImage = engineDocker.getImage.bind(engineDocker);
+engineDocker.getImage = ((name: string) => {
+  const image = realGetImage(name);
+  const push = image.push.bind(image);
+  image.push = ((options?: Docker.ImagePushOptions) => {
+    pushes.push({ image: name, authconfig: options?.authconfig });
+    return push(options);
+  }) as typeof image.push;
+  return image;
+}) as Docker['getImage'];
 /** A plain client for the checks (pull by digest). */
 const docker = new Docker({ socketPath: SOCKET });
 
@@ -57,6 +71,10 @@ const caicloudYml = (k8s: string) => `pre_build:
 build:
   context_dir: .
   dockerfile_name: Dockerfile
+  username:
+    from_secret: registry_user
+  password:
+    from_secret: registry_password
 integration:
   services:
     app:
@@ -140,34 +158,13 @@ function kubernetesStandIn(): { server: Server; patches: Patch[]; reads: number 
   return state;
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-async function waitFor(url: string, ms: number): Promise<void> {
-  const until = Date.now() + ms;
-  for (;;) {
-    try {
-      if ((await fetch(url)).ok) return;
-    } catch {
-      // not up yet
-    }
-    if (Date.now() > until) throw new Error(`${url} did not answer within ${ms} ms`);
-    await sleep(100);
-  }
-}
-
 function followProgress(stream: NodeJS.ReadableStream): Promise<void> {
   return new Promise((resolve, reject) => docker.modem.followProgress(stream, (error: Error | null) => (error ? reject(error) : resolve())));
 }
 
 describe('caicloud.yml end to end on the docker engine', { timeout: 120_000 }, () => {
   let dir: string;
-  let registry: ChildProcess;
+  let registry: LoopbackRegistry;
   let registryHost: string;
   let k8s: ReturnType<typeof kubernetesStandIn>;
   let k8sUrl: string;
@@ -176,15 +173,8 @@ describe('caicloud.yml end to end on the docker engine', { timeout: 120_000 }, (
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'runlog-caicloud-'));
-    const port = await freePort();
-    registryHost = `127.0.0.1:${port}`;
-    await mkdir(join(dir, 'registry'));
-    await writeFile(
-      join(dir, 'registry.yml'),
-      `version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: ${join(dir, 'registry')}\nhttp:\n  addr: ${registryHost}\n`,
-    );
-    registry = spawn('docker-registry', ['serve', join(dir, 'registry.yml')], { stdio: 'ignore' });
-    await waitFor(`http://${registryHost}/v2/`, 15_000);
+    registry = await startRegistry(dir);
+    registryHost = registry.host;
 
     k8s = kubernetesStandIn();
     await new Promise<void>((resolve) => k8s.server.listen(0, '127.0.0.1', resolve));
@@ -202,7 +192,7 @@ describe('caicloud.yml end to end on the docker engine', { timeout: 120_000 }, (
   });
 
   after(async () => {
-    registry?.kill('SIGTERM');
+    registry?.stop();
     await new Promise<void>((resolve) => (k8s?.server ? k8s.server.close(() => resolve()) : resolve()));
     for (const image of images) await docker.getImage(image).remove({ force: true }).catch(() => {});
     await rm(dir, { recursive: true, force: true });
@@ -249,7 +239,7 @@ describe('caicloud.yml end to end on the docker engine', { timeout: 120_000 }, (
     const stage = plan();
     const repo = `${registryHost}/acme/hello`;
     for (const tag of [commit, 'latest']) images.add(`${repo}:${tag}`);
-    const { result, events, log } = await run(stage, { k8s_token: GOOD_TOKEN });
+    const { result, events, log } = await run(stage, { k8s_token: GOOD_TOKEN, registry_user: REGISTRY_USER, registry_password: REGISTRY_PASSWORD });
 
     const finished = ofType(events, 'StepFinished').map((e) => [stage.steps.concat(stage.services).find((s) => s.number === e.data.step)?.name, e.data.status]);
     assert.equal(result.status, 'success', `${result.error ?? ''}\n${JSON.stringify(finished)}\nbuild log:\n${log('build')}\nintegration log:\n${log('integration')}\ndeploy log:\n${log('deploy-hello')}`);
@@ -260,6 +250,14 @@ describe('caicloud.yml end to end on the docker engine', { timeout: 120_000 }, (
 
     assert.match(log('pre_build'), /kept=/);
     assert.match(log('build'), /pushed 127\.0\.0\.1:\d+\/acme\/hello@sha256:[0-9a-f]{64}/);
+    // every tag is pushed with the login from the build section's secrets
+    assert.deepEqual(
+      pushes.map((push) => push.image),
+      [commit, 'latest'].map((tag) => `${repo}:${tag}`),
+    );
+    for (const push of pushes) assert.deepEqual(push.authconfig, { username: REGISTRY_USER, password: REGISTRY_PASSWORD, serveraddress: registryHost });
+    assert.equal(JSON.stringify(events).includes(REGISTRY_PASSWORD), false, 'the registry password is in no event');
+    assert.equal(log('build').includes(REGISTRY_PASSWORD), false, 'the registry password is in no log');
     assert.equal(log('integration').split('\n').filter((line) => line === 'hello from pre_build').length, 2, 'reached by name and by link alias');
     assert.match(log('post_build'), /post_build sees the source/);
 
