@@ -52,9 +52,10 @@ describe('runlog lint, plan and exec read caicloud.yml', () => {
 /**
  * `runlog exec` runs a caicloud.yml on Docker, from a git repository (the clone step clones
  * it): pre_build's output goes into the image, the image is pushed to `--registry` (a real
- * registry on loopback) as <registry>/<owner>/<name>, and post_build sees the source.
+ * registry on loopback) as <registry>/<owner>/<name>, and post_build sees the source. A
+ * .drone.yml's `runlog/build` step builds and pushes the same way, without plugins/docker.
  */
-describe('runlog exec runs a caicloud.yml and pushes to --registry', { timeout: 120_000 }, async () => {
+describe('runlog exec builds and pushes images from caicloud.yml and .drone.yml', { timeout: 120_000 }, async () => {
   const available = await testDocker();
   let dir: string;
   let repo: string;
@@ -68,6 +69,23 @@ describe('runlog exec runs a caicloud.yml and pushes to --registry', { timeout: 
     registry = await startRegistry(dir);
     repo = join(dir, 'repo');
     await mkdir(join(repo, 'image'), { recursive: true });
+    await mkdir(join(repo, 'drone'), { recursive: true });
+    await writeFile(join(repo, 'drone', 'Dockerfile'), `FROM ${TEST_IMAGE}\nCOPY hello.txt /hello.txt\n`);
+    await writeFile(join(repo, 'drone', 'hello.txt'), 'hello\n');
+    await writeFile(
+      join(repo, '.drone.yml'),
+      `kind: pipeline
+type: docker
+name: default
+steps:
+- name: publish
+  image: runlog/build
+  settings:
+    repo: ${registry.host}/acme/drone
+    context: drone
+    tags: [v1, latest]
+`,
+    );
     await writeFile(join(repo, 'image', 'Dockerfile'), `FROM ${TEST_IMAGE}\nCOPY note.txt /note.txt\n`);
     await writeFile(
       join(repo, 'caicloud.yml'),
@@ -112,5 +130,19 @@ post_build:
     const manifest = await fetch(`http://${registry.host}/v2/acme/exec/manifests/${commit}`, { headers: { accept: 'application/vnd.docker.distribution.manifest.v2+json' } });
     assert.equal(manifest.status, 200);
     assert.equal(manifest.headers.get('docker-content-digest'), pushed[1]);
+  });
+
+  it('given a .drone.yml with a runlog/build step, when it runs, then the image is pushed to the repo its settings name', { skip: available.skip }, async () => {
+    const name = `${registry.host}/acme/drone`;
+    images.push(`${name}:v1`, `${name}:latest`);
+    const result = await runlogAsync(['exec', '.drone.yml'], { cwd: repo, env: { DOCKER_HOST: `unix://${dockerSocket}` } });
+    assert.equal(result.code, 0, `${result.stdout}\n${result.stderr}`);
+    const pushed = new RegExp(`pushed ${name.replace(/\./g, '\\.')}@(sha256:[0-9a-f]{64})`).exec(result.stdout);
+    assert.ok(pushed, result.stdout);
+    for (const tag of ['v1', 'latest']) {
+      const manifest = await fetch(`http://${registry.host}/v2/acme/drone/manifests/${tag}`, { headers: { accept: 'application/vnd.docker.distribution.manifest.v2+json' } });
+      assert.equal(manifest.status, 200, tag);
+      assert.equal(manifest.headers.get('docker-content-digest'), pushed[1], tag);
+    }
   });
 });
