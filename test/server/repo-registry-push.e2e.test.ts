@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -12,28 +11,22 @@ import { openPostgres } from '../../src/events/database.ts';
 import { startServer, type RunningServer } from '../../src/server/runtime.ts';
 import { dockerSocket, testDocker, TEST_IMAGE } from '../support/docker.ts';
 import { dropDatabase, freshDatabaseUrl } from '../support/postgres.ts';
+import { startRegistry, type LoopbackRegistry } from '../support/registry.ts';
 
 // The repo's `registry` setting on the server, for real: `runlog serve`'s parts (embedded
-// docker runner) build a repo's caicloud.yml and push the image to a registry on loopback
-// (Debian's docker-registry) as <registry>/<owner>/<name>, which then serves it by digest.
+// docker runner) read a repo's caicloud.yml at its config_path from its git clone URL, build
+// it and push the image to a registry on loopback (Debian's docker-registry) as
+// <registry>/<owner>/<name>, which then serves it by digest.
 const TOKEN = 'registry-push-admin-token';
 const CAICLOUD = `build:
   context_dir: .
   dockerfile_name: Dockerfile
 `;
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
 describe('a repo registry setting pushes the server-built image there (Postgres, docker, docker-registry)', { timeout: 120_000 }, async () => {
   const available = await testDocker();
   let dir: string;
-  let registry: ChildProcess;
+  let registry: LoopbackRegistry;
   let registryHost: string;
   let commit: string;
   let url: string;
@@ -45,15 +38,8 @@ describe('a repo registry setting pushes the server-built image there (Postgres,
     if (available.skip) return;
     docker = available.docker;
     dir = await mkdtemp(join(tmpdir(), 'runlog-registry-'));
-    registryHost = `127.0.0.1:${await freePort()}`;
-    await mkdir(join(dir, 'registry'));
-    await writeFile(join(dir, 'registry.yml'), `version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: ${join(dir, 'registry')}\nhttp:\n  addr: ${registryHost}\n`);
-    registry = spawn('docker-registry', ['serve', join(dir, 'registry.yml')], { stdio: 'ignore' });
-    for (let i = 0; ; i++) {
-      if (await fetch(`http://${registryHost}/v2/`).then((r) => r.ok, () => false)) break;
-      if (i > 150) throw new Error('docker-registry did not answer in 15 s');
-      await sleep(100);
-    }
+    registry = await startRegistry(dir);
+    registryHost = registry.host;
     const repo = join(dir, 'repo');
     await mkdir(repo);
     await writeFile(join(repo, 'Dockerfile'), `FROM ${TEST_IMAGE}\nCOPY hello.txt /hello.txt\n`);
@@ -78,7 +64,7 @@ describe('a repo registry setting pushes the server-built image there (Postgres,
   });
   after(async () => {
     await server?.close();
-    registry?.kill('SIGTERM');
+    registry?.stop();
     for (const image of images) await docker?.getImage(image).remove({ force: true }).catch(() => {});
     if (url) await dropDatabase(url);
     if (dir) await rm(dir, { recursive: true, force: true });
@@ -93,7 +79,8 @@ describe('a repo registry setting pushes the server-built image there (Postgres,
     assert.equal(activated.status, 200, JSON.stringify(activated.json));
     const repoName = `${registryHost}/acme/hello`;
     images.push(`${repoName}:${commit}`, `${repoName}:latest`);
-    const created = await call('POST', `/api/repos/acme/hello/builds?branch=main&commit=${commit}`, { config: CAICLOUD });
+    // no config in the body: the server reads caicloud.yml (the repo's config_path) from its git repository
+    const created = await call('POST', `/api/repos/acme/hello/builds?branch=main&commit=${commit}`);
     assert.equal(created.status, 200, JSON.stringify(created.json));
     let build: { status: string; finished: number } = created.json;
     for (let i = 0; i < 600 && !build.finished; i++) {
