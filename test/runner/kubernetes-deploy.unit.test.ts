@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { KubernetesDeploy } from '../../src/pipeline/plan.ts';
 import { rollout, runDeployStep } from '../../src/runner/deploy/kubernetes-deploy.ts';
-import { buildOptions } from '../../src/runner/docker/image-build.ts';
 
 const target: KubernetesDeploy = { host: 'http://k8s.test', cluster: 'c', namespace: 'ns', deployment: 'web', containers: ['web'], image: 'r/a/b:1', timeoutSeconds: 1 };
 const never = new AbortController().signal;
@@ -70,14 +69,5 @@ describe('a deploy step', () => {
     assert.equal(exit.exitCode, 0);
     assert.deepEqual(exit.records, [{ type: 'RecordDeployment', data: { cluster: 'c', namespace: 'ns', deployment: 'web', containers: ['web'], image: 'r/a/b:1', generation: 5 } }]);
     assert.equal(output.includes('sekrit'), false);
-  });
-});
-
-describe('the image build request', () => {
-  test('never asks the daemon to pull, tags the first tag, labels the image', () => {
-    const options = buildOptions({ context: '.', dockerfile: 'Dockerfile', repo: 'r:5000/a/b', tags: ['abc', 'latest'], push: true }, { 'runlog.build': 'x' });
-    assert.equal(options.pull, false);
-    assert.equal(options.t, 'r:5000/a/b:abc');
-    assert.deepEqual(options.labels, { 'runlog.build': 'x' });
   });
 });
