@@ -21,18 +21,26 @@ export const offerOf = (row: QueueRow): StageOffer => ({
 
 /**
  * How many more stages of this pipeline name may start in the repo: Drone's
- * `concurrency.limit` counts the repo's stages of the same name that hold a runner.
+ * `concurrency.limit` counts the repo's stages of the same name that hold a runner. Offers
+ * already out (`isOut`) and not yet claimed hold a place too, or every pass would offer one
+ * more until a runner claims the first. A claim moves a stage off the queue view and onto a
+ * runner in the same projection batch, so no stage is counted twice.
  */
-async function concurrencyRoom(db: Executor, row: QueueRow): Promise<number> {
+async function concurrencyRoom(db: Executor, row: QueueRow, isOut: (id: string) => boolean): Promise<number> {
   if (row.concurrencyLimit === null) return Number.POSITIVE_INFINITY;
+  const sameName = (table: typeof stages | typeof queueView) => and(eq(table.repoId, row.repoId), eq(table.name, row.name));
   const [busy] = await db.db
     .select({ n: count() })
     .from(stages)
-    .where(and(eq(stages.repoId, row.repoId), eq(stages.name, row.name), isNotNull(stages.runnerId), inArray(stages.status, ['pending', 'running'])));
-  return row.concurrencyLimit - Number(busy?.n ?? 0);
+    .where(and(sameName(stages), isNotNull(stages.runnerId), inArray(stages.status, ['pending', 'running'])));
+  const waiting = await db.db.select({ buildId: queueView.buildId, stage: queueView.stage, attempt: queueView.attempt }).from(queueView).where(sameName(queueView));
+  const out = waiting.filter((other) => (other.buildId !== row.buildId || other.stage !== row.stage) && isOut(messageId(other))).length;
+  return row.concurrencyLimit - Number(busy?.n ?? 0) - out;
 }
 
 const PAGE = 1000;
+/** Rows of a pass between two looks at the stages queued meanwhile. */
+const FRESH_EVERY = 50;
 
 export type DispatcherOptions = {
   database: Executor;
@@ -109,7 +117,7 @@ export async function runDispatcher(options: DispatcherOptions): Promise<void> {
     if (at !== undefined && Date.now() - at < republishAfterMs) return;
     if (row.concurrencyLimit !== null) {
       const key = `${row.repoId}\u0000${row.name}`;
-      const left = room.get(key) ?? (await concurrencyRoom(database, row));
+      const left = room.get(key) ?? (await concurrencyRoom(database, row, (id) => published.has(id)));
       if (left <= 0) return;
       room.set(key, left - 1);
     }
@@ -125,9 +133,15 @@ export async function runDispatcher(options: DispatcherOptions): Promise<void> {
         .from(queueView)
         .where(or(...page.map((key) => and(eq(queueView.buildId, key.buildId), eq(queueView.stage, key.stage)))))
         .orderBy(asc(queueView.queuedAt));
-      room = new Map();
       for (const row of rows) await offer(row);
     }
+  }
+
+  /** Stages queued since the last look: from the log (early offers) and this process's projector (hints). */
+  async function publishFresh(): Promise<void> {
+    const hinted = hints.take();
+    if (options.early) for (const row of await options.early.take()) if (row.concurrencyLimit === null) await offer(row);
+    if (hinted.length > 0) await publishHinted(hinted);
   }
 
   async function pass(): Promise<void> {
@@ -141,7 +155,11 @@ export async function runDispatcher(options: DispatcherOptions): Promise<void> {
         .where(after ? sql`(${queueView.queuedAt}, ${queueView.buildId}, ${queueView.stage}) > (${after.queuedAt.toISOString()}::timestamptz, ${after.buildId}::uuid, ${after.stage})` : undefined)
         .orderBy(asc(queueView.queuedAt), asc(queueView.buildId), asc(queueView.stage))
         .limit(PAGE);
-      for (const row of rows) await offer(row, seen);
+      for (const [index, row] of rows.entries()) {
+        await offer(row, seen);
+        // A long pass (thousands waiting, a republish round) must not hold back a stage just queued.
+        if (index % FRESH_EVERY === FRESH_EVERY - 1) await publishFresh();
+      }
       if (rows.length < PAGE || signal.aborted) break;
       const last = rows.at(-1)!;
       after = { queuedAt: last.queuedAt, buildId: last.buildId, stage: last.stage };
@@ -170,9 +188,8 @@ export async function runDispatcher(options: DispatcherOptions): Promise<void> {
           await hints.wait(pollMs, signal);
           continue;
         }
-        const hinted = hints.take();
-        if (options.early) for (const row of await options.early.take()) if (row.concurrencyLimit === null) await offer(row);
-        if (hinted.length > 0) await publishHinted(hinted);
+        room = new Map();
+        await publishFresh();
         if (performance.now() - lastPass >= pollMs) {
           await pass();
           lastPass = performance.now();
