@@ -25,6 +25,7 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { spawn } from 'node:child_process';
+import { setMaxListeners } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -85,6 +86,8 @@ type Runners = { stop(): Promise<void> };
  */
 async function startRunners(options: { count: number; server: string; nc: NatsConnection; namespace: NatsNamespace; labels: Record<string, string> }): Promise<Runners> {
   const stop = new AbortController();
+  // Every runner loop listens on this one signal: many listeners here are the design, not a leak.
+  setMaxListeners(0, stop.signal);
   const client = createRpcClient({ server: options.server, secret: SECRET });
   const loops = await Promise.all(
     Array.from({ length: options.count }, async (_, index) => {
