@@ -116,7 +116,12 @@ describe('POST /hook (Postgres, fake forge APIs on loopback)', () => {
     assert.equal(created.trigger.event, 'push');
     assert.equal(created.trigger.ref, 'refs/heads/master');
     assert.equal(created.trigger.commit, '6113728f27ae82c7b1a177c8d03f9e96e0adf246');
+    assert.equal(created.trigger.before, '0'.repeat(40));
+    assert.equal(created.trigger.after, '6113728f27ae82c7b1a177c8d03f9e96e0adf246');
+    assert.equal(created.trigger.link, 'https://github.com/Codertocat/Hello-World/commit/6113728f27ae82c7b1a177c8d03f9e96e0adf246');
+    assert.equal(created.trigger.fork, '');
     assert.equal(created.trigger.author.login, 'Codertocat');
+    assert.equal(created.trigger.author.email, '21031067+Codertocat@users.noreply.github.com');
     assert.equal(created.trigger.message, 'Initial commit');
     assert.deepEqual(created.trigger.changedFiles, ['README.md']);
     assert.equal(created.createdBy, '@hook');
@@ -125,6 +130,17 @@ describe('POST /hook (Postgres, fake forge APIs on loopback)', () => {
     // `paths: [docs/**]` was really evaluated against README.md: the docs step is skipped in the plan.
     const docs = created.plan.stages[0].steps.find((step: { name: string }) => step.name === 'docs');
     assert.ok(docs.skip, 'the docs step should be skipped by its paths condition');
+  });
+
+  test('given a signed push deleting a branch, then no build and the answer says why', async () => {
+    // octokit's examples delete only tags: the branch push, as GitHub sends it for a deleted branch.
+    const push = structuredClone(example('push', 4)) as any;
+    Object.assign(push, { ref: 'refs/heads/old-feature', before: push.after, after: '0'.repeat(40), deleted: true, created: false, commits: [], head_commit: null });
+    const before = await eventCount();
+    const deleted = await hook('github', 'push', push);
+    assert.equal(deleted.status, 200);
+    assert.match((await deleted.json()).message, /branch 'old-feature' was deleted: no build/);
+    assert.equal(await eventCount(), before);
   });
 
   test('given a signed tag push, then a tag build; a deleted tag builds nothing and says why', async () => {
@@ -164,7 +180,8 @@ describe('POST /hook (Postgres, fake forge APIs on loopback)', () => {
     assert.deepEqual(second.cancelled, [first.number]);
   });
 
-  test('given pull request actions that do not build, then 200 with the reason; closed cancels that pull request\'s unfinished builds', async () => {
+  test('given pull request actions that do not build, then 200 with the reason; closed cancels that pull request\'s unfinished builds; reopened builds again', async () => {
+    const createdBefore = (await createdEvents()).length;
     const labeled = await hook('github', 'pull_request', example('pull_request', 8));
     assert.equal(labeled.status, 200);
     assert.match((await labeled.json()).message, /action 'labeled' does not build/);
@@ -173,6 +190,13 @@ describe('POST /hook (Postgres, fake forge APIs on loopback)', () => {
     const answer = await closed.json();
     assert.match(answer.message, /pull request #2 closed/);
     assert.equal(answer.cancelled.length, 1);
+    assert.equal((await createdEvents()).length, createdBefore, 'labeled and closed create no build');
+    const reopened = await hook('github', 'pull_request', example('pull_request', 18));
+    assert.equal(reopened.status, 200, await reopened.clone().text());
+    assert.equal((await reopened.json()).build.status, 'pending');
+    const created = (await createdEvents()).at(-1);
+    assert.equal(created.trigger.action, 'reopened');
+    assert.equal(created.trigger.ref, 'refs/pull/2/head');
   });
 
   test('given [ci skip] in the message, or an inactive repo, then no build and the answer says why', async () => {
@@ -182,7 +206,24 @@ describe('POST /hook (Postgres, fake forge APIs on loopback)', () => {
     const skipped = await hook('github', 'push', push);
     assert.equal(skipped.status, 200);
     assert.match((await skipped.json()).message, /\[ci skip\]/);
+    push.head_commit.message = 'wip [skip ci]';
+    const other = await hook('github', 'push', push);
+    assert.equal(other.status, 200);
+    assert.match((await other.json()).message, /\[skip ci\]/);
     assert.equal(await eventCount(), before);
+
+    // A repo deactivated in runlog still checks the signature, then says it does not build.
+    const retired = structuredClone(example('push', 4)) as any;
+    retired.repository.full_name = 'Codertocat/Retired';
+    const activated = await api.app.request('/api/repos/Codertocat/Retired', { method: 'POST', headers: admin, body: JSON.stringify({ webhook_secret: SECRET, forge: 'github', forge_url: forgeUrl }) });
+    assert.equal(activated.status, 200);
+    assert.equal((await api.app.request('/api/repos/Codertocat/Retired', { method: 'DELETE', headers: admin })).status, 200);
+    const afterDeactivation = await eventCount();
+    assert.equal((await hook('github', 'push', retired, 'wrong')).status, 401);
+    const inactive = await hook('github', 'push', retired);
+    assert.equal(inactive.status, 200);
+    assert.match((await inactive.json()).message, /repository Codertocat\/Retired is not active: no build/);
+    assert.equal(await eventCount(), afterDeactivation);
   });
 
   test('given a pull request from a fork, then its build starts blocked (reason fork)', async () => {
@@ -261,6 +302,61 @@ describe('POST /hook (Postgres, fake forge APIs on loopback)', () => {
     assert.equal((await hook('gitlab', 'Merge Request Hook', fixture('gitlab-merge-request.json'))).status, 401);
     const stored = await api.database.query<{ data: unknown }>(sql`select data from events where stream_id like 'repo-%'`);
     assert.ok(!JSON.stringify(stored).includes(secret) && !JSON.stringify(stored).includes(SECRET), 'no webhook secret in clear in the events');
+  });
+
+  test('given a repo activated without webhook_secret, then one is generated, shown to its admins only, and signs its hooks', async () => {
+    const activated = await api.app.request('/api/repos/Codertocat/Generated', { method: 'POST', headers: admin, body: JSON.stringify({ forge: 'github', forge_url: forgeUrl, visibility: 'public' }) });
+    assert.equal(activated.status, 200);
+    const generated = (await activated.json()).webhook_secret;
+    assert.ok(typeof generated === 'string' && generated.length >= 32, `a generated secret, got ${generated}`);
+    assert.equal((await (await api.app.request('/api/repos/Codertocat/Generated', { headers: admin })).json()).webhook_secret, generated);
+    const user = await (await api.app.request('/api/users', { method: 'POST', headers: admin, body: JSON.stringify({ login: 'writer' }) })).json();
+    assert.equal((await api.app.request('/api/repos/Codertocat/Generated/permissions/writer', { method: 'PUT', headers: admin, body: JSON.stringify({ permission: 'write' }) })).status, 200);
+    for (const headers of [{}, { authorization: `Bearer ${user.token}` }] as Record<string, string>[]) {
+      const shown = await api.app.request('/api/repos/Codertocat/Generated', { headers });
+      assert.equal(shown.status, 200);
+      assert.ok(!('webhook_secret' in (await shown.json())), 'only a repo admin sees the webhook secret');
+    }
+    const push = structuredClone(example('push', 4)) as any;
+    push.repository.full_name = 'Codertocat/Generated';
+    const body = JSON.stringify(push);
+    const signed = await api.app.request('/hook', { method: 'POST', headers: { 'content-type': 'application/json', 'x-github-event': 'push', 'x-hub-signature-256': signBody('github', body, generated) }, body });
+    assert.equal(signed.status, 200, await signed.clone().text());
+    assert.equal((await signed.json()).build.number, 1);
+  });
+
+  test('given a protected repo, then a push changing its config starts blocked and one that does not runs', async () => {
+    const activated = await api.app.request('/api/repos/Codertocat/Guarded', { method: 'POST', headers: admin, body: JSON.stringify({ webhook_secret: SECRET, forge: 'github', forge_url: forgeUrl, protected: true }) });
+    assert.equal(activated.status, 200);
+    const push = (files: string[]) => {
+      const payload = structuredClone(example('push', 4)) as any;
+      payload.repository.full_name = 'Codertocat/Guarded';
+      Object.assign(payload.commits[0], { added: [], removed: [], modified: files });
+      return payload;
+    };
+    const changed = await hook('github', 'push', push(['src/app.js', '.drone.yml']));
+    assert.equal(changed.status, 200);
+    const blocked = await changed.json();
+    assert.equal(blocked.build.status, 'blocked');
+    assert.match(blocked.message, /the config changed in a protected repo/);
+    const plain = await hook('github', 'push', push(['src/app.js']));
+    assert.equal((await plain.json()).build.status, 'pending');
+  });
+
+  test('given auto_cancel_pushes, then a newer push of a branch cancels its older unfinished push builds; off, it cancels none', async () => {
+    const first = await (await hook('github', 'push', example('push', 4))).json();
+    const kept = await (await hook('github', 'push', example('push', 4))).json();
+    assert.equal(kept.cancelled, undefined, 'auto_cancel_pushes is off: the first push build stays');
+    const patched = await api.app.request('/api/repos/Codertocat/Hello-World', { method: 'PATCH', headers: admin, body: JSON.stringify({ auto_cancel_pushes: true }) });
+    assert.equal((await patched.clone().json()).auto_cancel_pushes, true);
+    const newest = await hook('github', 'push', example('push', 4));
+    assert.equal(newest.status, 200);
+    const answer = await newest.json();
+    assert.ok(answer.cancelled.includes(first.build.number) && answer.cancelled.includes(kept.build.number), JSON.stringify(answer));
+    // Cancelled: push builds only; the tag and pull request builds of the same repo are not the branch's.
+    const repoId = (await patched.clone().json()).id;
+    const rows = await api.database.query<{ number: number; event: string }>(sql`select number, event from builds where repo_id = ${repoId}`);
+    assert.deepEqual([...new Set(rows.filter((row) => answer.cancelled.includes(row.number)).map((row) => row.event))], ['push']);
   });
 
   test('property: random bodies and headers to /hook never get a 5xx', async () => {
