@@ -109,7 +109,7 @@ describe('REST routes (Drone paths) over PGlite', () => {
     assert.equal((await call('POST', '/api/repos/acme/web/builds/1', undefined, {})).status, 401);
   });
 
-  test('restart of a blocked build is refused: approve it instead', async () => {
+  test('restart of a blocked build is refused: approve it instead; decline ends a blocked build declined', async () => {
     await call('PATCH', '/api/repos/acme/web', { protected: true });
     const blocked = await json(await call('POST', '/api/repos/acme/web/builds', { config: PIPELINE }));
     await call('PATCH', '/api/repos/acme/web', { protected: false });
@@ -127,6 +127,19 @@ describe('REST routes (Drone paths) over PGlite', () => {
     assert.equal((await approved.json()).status, 'pending');
     const again = await call('POST', `/api/repos/acme/web/builds/${blocked.number}/decline/1`);
     assert.equal(again.status, 409);
+    // Declined: the build ends declined, the stage that would have run with it, and it is not restarted either.
+    await call('PATCH', '/api/repos/acme/web', { protected: true });
+    const other = await json(await call('POST', '/api/repos/acme/web/builds', { config: PIPELINE }));
+    await call('PATCH', '/api/repos/acme/web', { protected: false });
+    assert.equal(other.status, 'blocked');
+    assert.equal((await call('POST', `/api/repos/acme/web/builds/${other.number}/decline/9`)).status, 404);
+    const declined = await call('POST', `/api/repos/acme/web/builds/${other.number}/decline/1`);
+    assert.equal(declined.status, 200, await declined.clone().text());
+    const build = await declined.json();
+    assert.equal(build.status, 'declined');
+    assert.deepEqual(build.stages.map((stage: { name: string; status: string }) => [stage.name, stage.status]), [['default', 'declined'], ['deploy', 'skipped']]);
+    const declinedRestart = await call('POST', `/api/repos/acme/web/builds/${other.number}`);
+    assert.equal(declinedRestart.status, 409);
   });
 
   test('promote: a promote build to the target, its pipeline chosen by trigger; no target or no pipeline is a 400', async () => {
