@@ -17,7 +17,7 @@ const TOKEN = 'route-fuzz-token';
 const RPC_SECRET = 'route-fuzz-rpc-secret-0123456789';
 const PIPELINE = 'kind: pipeline\ntype: docker\nname: default\nsteps:\n- name: test\n  image: runlog-test/busybox:latest\n  commands: [echo hi]\n';
 
-describe('every route, fuzzed (no 5xx)', () => {
+describe('every route, fuzzed (no 5xx; every 4xx JSON with a message)', () => {
   let database: Database;
   let app: App;
   const stop = new AbortController();
@@ -57,7 +57,7 @@ describe('every route, fuzzed (no 5xx)', () => {
     await database.close();
   });
 
-  test('property: random paths, queries, headers and bodies on every route get an answer below 500', async () => {
+  test('property: random paths, queries, headers and bodies on every route get an answer below 500, and a refusal is JSON with a message', async () => {
     // Middleware (`use`) shows in app.routes as method ALL; the routes are the rest.
     const routes = app.routes.filter((route) => route.method !== 'ALL');
     const unique = [...new Map(routes.map((route) => [`${route.method} ${route.path}`, route])).values()];
@@ -122,6 +122,16 @@ describe('every route, fuzzed (no 5xx)', () => {
         }
         answered.set(`${response.status}`, (answered.get(`${response.status}`) ?? 0) + 1);
         assert.ok(response.status < 500, `${method} ${url} ${JSON.stringify(headers)} ${String(r.body).slice(0, 120)} -> ${response.status} ${text.slice(0, 300)}`);
+        // Every refusal is JSON `{ "message": ... }` (issue 6), whichever route and whatever went wrong.
+        if (response.status >= 400) {
+          let message: unknown;
+          try {
+            message = (JSON.parse(text) as { message?: unknown }).message;
+          } catch {
+            message = undefined;
+          }
+          assert.ok(typeof message === 'string' && message !== '', `${method} ${url} -> ${response.status} is not JSON with a message: ${text.slice(0, 300)}`);
+        }
       }),
       { numRuns: 600 },
     );
