@@ -85,6 +85,20 @@ describe('system webhooks to a loopback receiver (Postgres, exec runner)', () =>
     assert.ok(logs.some((line) => /system webhook .* to http:\/\/127\.0\.0\.1:9\/closed failed after 3 tries/.test(line)), logs.join('\n'));
   });
 
+  test('given a repo changed and then deactivated, then the receiver gets signed repo updated and disabled messages with the repo as it became', async () => {
+    const call = (method: string, path: string, body?: unknown) => fetch(`${server.url}${path}`, { method, headers: admin, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+    await call('POST', '/api/repos/acme/settings', {});
+    assert.equal((await call('PATCH', '/api/repos/acme/settings', { timeout: 42 })).status, 200);
+    assert.equal((await call('DELETE', '/api/repos/acme/settings')).status, 200);
+    const mine = () => hook.received.filter((r) => r.status === 200 && r.body.event === 'repo' && r.body.repo.slug === 'acme/settings');
+    for (let i = 0; i < 100 && mine().length < 3; i++) await sleep(100);
+    const messages = mine() as (Received & { body: { repo: { timeout: number; active: boolean } } })[];
+    assert.deepEqual(messages.map((r) => r.body.action), ['enabled', 'updated', 'disabled']);
+    assert.ok(messages.every((r) => r.signed && r.event === 'repo'));
+    assert.equal(messages[1]!.body.repo.timeout, 42);
+    assert.equal(messages[2]!.body.repo.active, false);
+  });
+
   test('given bad settings, when read from the environment, then the error says what is wrong', () => {
     assert.equal(webhookConfigFromEnv({}), undefined);
     assert.throws(() => webhookConfigFromEnv({ RUNLOG_WEBHOOK_ENDPOINT: 'ftp://x', RUNLOG_WEBHOOK_SECRET: SECRET }), /http\(s\) URLs/);
