@@ -1,6 +1,6 @@
 /**
  * Webhook intake: requests/s of signed GitHub push webhooks to `POST /hook` that each create
- * a build, next to `GET /healthz` on the same server in the same run (the HTTP + database
+ * a build (answered 201), next to `GET /healthz` on the same server in the same run (the HTTP + database
  * floor), and their ratio. The body is @octokit/webhooks-examples' branch push, signed with
  * the repo's webhook secret (X-Hub-Signature-256); the repo's forge is a fake GitHub API on
  * loopback (as test/forge/hook.int.test.ts has it) answering the contents API with the
@@ -74,7 +74,7 @@ export async function run(): Promise<void> {
     // One by hand first: the bench measures builds made, not refusals.
     const first = await fetch(`${server.url}/hook`, { method: 'POST', headers, body: PUSH });
     const answer = (await first.json()) as { message: string; build?: { status: string } };
-    if (first.status !== 200 || answer.build?.status !== 'pending') throw new Error(`the push made no build: ${first.status} ${answer.message}`);
+    if (first.status !== 201 || answer.build?.status !== 'pending') throw new Error(`the push made no build: ${first.status} ${answer.message}`);
 
     const builds = async () => Number((await database.query<{ n: string }>(sql`select count(*) as n from events where type = 'BuildCreated'`))[0]!.n);
     const health = await measure({ url: `${server.url}/healthz` });
@@ -87,7 +87,7 @@ export async function run(): Promise<void> {
     console.log(`  database                   ${database.kind}`);
     console.log(`  GET /healthz               ${healthRate.toFixed(0).padStart(7)} req/s  p99 ${health.latency.p99} ms`);
     console.log(
-      `  POST /hook (signed push)   ${hookRate.toFixed(0).padStart(7)} req/s  p99 ${hooks.latency.p99} ms  (${(hookRate / healthRate).toFixed(2)} of /healthz; ${made} builds made${failed ? `, ${failed} not 200` : ''}; config/compare reads ${forge.calls()}, status posts ${forge.statuses()})`,
+      `  POST /hook (signed push)   ${hookRate.toFixed(0).padStart(7)} req/s  p99 ${hooks.latency.p99} ms  (${(hookRate / healthRate).toFixed(2)} of /healthz; ${made} builds made${failed ? `, ${failed} not 2xx` : ''}; config/compare reads ${forge.calls()}, status posts ${forge.statuses()})`,
     );
   } finally {
     await server.close();

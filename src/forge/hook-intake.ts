@@ -24,9 +24,11 @@ import { forgeAccessOf, openRepoSecret, RepoSecretError, type RepoSecretKey } fr
  * `POST /hook`: a forge's webhook in, at most one build out. The order matters for safety:
  * the repo is found from the payload, the signature is checked against that repo's secret
  * (constant time), and only then is anything read from a forge or stored. A missing or
- * wrong signature is a 401 with nothing stored. Everything that builds nothing (ping,
- * ignored events, a deleted branch, `[ci skip]`, an inactive repo) is a 200 that says why,
- * so the forge's delivery log reads as an explanation rather than an error.
+ * wrong signature is a 401 with nothing stored. A build made is a 201 with the build (an
+ * `error` build for a missing or broken config too: it was made). Everything that builds
+ * nothing (ping, ignored events, a deleted branch, `[ci skip]`, an inactive repo, a closed
+ * pull request) is a 200 that says why, so the forge's delivery log tells the two apart and
+ * reads as an explanation rather than an error.
  */
 export type HookDeps = {
   database: Database;
@@ -45,7 +47,7 @@ export type HookDeps = {
 };
 
 export type HookRequest = { header(name: string): string | undefined; body: Uint8Array };
-export type HookAnswer = { status: 200 | 400 | 401 | 404 | 503; body: { message: string } & Record<string, unknown> };
+export type HookAnswer = { status: 200 | 201 | 400 | 401 | 404 | 503; body: { message: string } & Record<string, unknown> };
 
 type RepoRow = typeof repos.$inferSelect;
 
@@ -174,7 +176,7 @@ export function createHookIntake(deps: HookDeps) {
     const superseded = await autoCancel(repo, trigger, created.number);
     const status = statusOf(created);
     const why = status === 'blocked' ? ` (blocked: ${block === 'fork' ? 'a pull request from a fork' : 'the config changed in a protected repo'}; an admin must approve it)` : status === 'error' ? ' (error: see the build)' : '';
-    return answer(200, `build #${created.number} created for ${repo.slug}${why}`, {
+    return answer(201, `build #${created.number} created for ${repo.slug}${why}`, {
       build: { id: created.buildId, number: created.number, status },
       ...(superseded.length > 0 ? { cancelled: superseded } : {}),
     });

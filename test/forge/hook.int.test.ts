@@ -109,7 +109,7 @@ describe('POST /hook (Postgres, fake forge APIs on loopback)', () => {
 
   test('given a signed push to a branch, then a push build with the commit, author, link and changed files, config read from the GitHub API at the sha', async () => {
     const response = await hook('github', 'push', example('push', 4));
-    assert.equal(response.status, 200, await response.clone().text());
+    assert.equal(response.status, 201, await response.clone().text());
     const answer = await response.json();
     assert.equal(answer.build.number, 1);
     const created = (await createdEvents()).at(-1);
@@ -145,7 +145,7 @@ describe('POST /hook (Postgres, fake forge APIs on loopback)', () => {
 
   test('given a signed tag push, then a tag build; a deleted tag builds nothing and says why', async () => {
     const tag = await hook('github', 'push', example('push', 0));
-    assert.equal(tag.status, 200);
+    assert.equal(tag.status, 201);
     const created = (await createdEvents()).at(-1);
     assert.equal(created.trigger.event, 'tag');
     assert.equal(created.trigger.ref, 'refs/tags/simple-tag');
@@ -158,7 +158,7 @@ describe('POST /hook (Postgres, fake forge APIs on loopback)', () => {
 
   test('given pull_request opened then synchronize, then two pull request builds with files from the compare API; the second cancels the first (auto-cancel)', async () => {
     const opened = await hook('github', 'pull_request', example('pull_request', 0));
-    assert.equal(opened.status, 200, await opened.clone().text());
+    assert.equal(opened.status, 201, await opened.clone().text());
     const first = (await opened.json()).build;
     const pr = (await createdEvents()).at(-1);
     assert.equal(pr.trigger.event, 'pull_request');
@@ -174,7 +174,7 @@ describe('POST /hook (Postgres, fake forge APIs on loopback)', () => {
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
     const sync = await hook('github', 'pull_request', example('pull_request', 22));
-    assert.equal(sync.status, 200);
+    assert.equal(sync.status, 201);
     const second = await sync.json();
     assert.equal((await createdEvents()).at(-1).trigger.action, 'synchronized');
     assert.deepEqual(second.cancelled, [first.number]);
@@ -192,7 +192,7 @@ describe('POST /hook (Postgres, fake forge APIs on loopback)', () => {
     assert.equal(answer.cancelled.length, 1);
     assert.equal((await createdEvents()).length, createdBefore, 'labeled and closed create no build');
     const reopened = await hook('github', 'pull_request', example('pull_request', 18));
-    assert.equal(reopened.status, 200, await reopened.clone().text());
+    assert.equal(reopened.status, 201, await reopened.clone().text());
     assert.equal((await reopened.json()).build.status, 'pending');
     const created = (await createdEvents()).at(-1);
     assert.equal(created.trigger.action, 'reopened');
@@ -230,7 +230,7 @@ describe('POST /hook (Postgres, fake forge APIs on loopback)', () => {
     const payload = structuredClone(example('pull_request', 0)) as any;
     payload.pull_request.head.repo.full_name = 'stranger/Hello-World';
     const response = await hook('github', 'pull_request', payload);
-    assert.equal(response.status, 200);
+    assert.equal(response.status, 201);
     const answer = await response.json();
     assert.equal(answer.build.status, 'blocked');
     assert.match(answer.message, /fork/);
@@ -242,19 +242,19 @@ describe('POST /hook (Postgres, fake forge APIs on loopback)', () => {
     push.after = '0000missing000000000000000000000000000001';
     push.head_commit.message = 'nocfg';
     const response = await hook('github', 'push', push);
-    assert.equal(response.status, 200);
+    assert.equal(response.status, 201);
     assert.equal((await response.json()).build.status, 'error');
     assert.match((await createdEvents()).at(-1).error, /^\.drone\.yml: not found in Codertocat\/Hello-World/);
   });
 
   test('given Gitea push and pull request payloads (from its documentation), then builds with their files', async () => {
     const push = await hook('gitea', 'push', fixture('gitea-push.json'));
-    assert.equal(push.status, 200, await push.clone().text());
+    assert.equal(push.status, 201, await push.clone().text());
     const created = (await createdEvents()).at(-1);
     assert.equal(created.trigger.branch, 'develop');
     assert.deepEqual(created.trigger.changedFiles, ['docs/intro.md', 'src/main.go']);
     const pr = await hook('gitea', 'pull_request', fixture('gitea-pull-request.json'));
-    assert.equal(pr.status, 200);
+    assert.equal(pr.status, 201);
     assert.equal((await pr.json()).build.status, 'blocked'); // from a fork
     const prCreated = (await createdEvents()).at(-1);
     assert.deepEqual(prCreated.trigger.changedFiles, ['docs/a.md']);
@@ -268,13 +268,13 @@ describe('POST /hook (Postgres, fake forge APIs on loopback)', () => {
     assert.equal((await hook('gitlab', 'Push Hook', fixture('gitlab-push.json'), 'none')).status, 401);
     assert.equal(await eventCount(), before);
     const push = await hook('gitlab', 'Push Hook', fixture('gitlab-push.json'));
-    assert.equal(push.status, 200, await push.clone().text());
+    assert.equal(push.status, 201, await push.clone().text());
     const created = (await createdEvents()).at(-1);
     assert.equal(created.trigger.commit, 'da1560886d4f094c3e6c9ef40349f7d38b5d27d7');
     assert.deepEqual(created.trigger.changedFiles, ['CHANGELOG', 'app/controller/application.rb']);
     assert.ok(requests.includes('GET /projects/mike%2Fdiaspora/repository/files/.drone.yml/raw?ref=da1560886d4f094c3e6c9ef40349f7d38b5d27d7'));
     const mr = await hook('gitlab', 'Merge Request Hook', fixture('gitlab-merge-request.json'));
-    assert.equal(mr.status, 200, await mr.clone().text());
+    assert.equal(mr.status, 201, await mr.clone().text());
     const mrCreated = (await createdEvents()).at(-1);
     assert.equal(mrCreated.trigger.ref, 'refs/merge-requests/1/head');
     assert.deepEqual(mrCreated.trigger.changedFiles, ['src/x.rb']);
@@ -321,7 +321,7 @@ describe('POST /hook (Postgres, fake forge APIs on loopback)', () => {
     push.repository.full_name = 'Codertocat/Generated';
     const body = JSON.stringify(push);
     const signed = await api.app.request('/hook', { method: 'POST', headers: { 'content-type': 'application/json', 'x-github-event': 'push', 'x-hub-signature-256': signBody('github', body, generated) }, body });
-    assert.equal(signed.status, 200, await signed.clone().text());
+    assert.equal(signed.status, 201, await signed.clone().text());
     assert.equal((await signed.json()).build.number, 1);
   });
 
@@ -335,11 +335,12 @@ describe('POST /hook (Postgres, fake forge APIs on loopback)', () => {
       return payload;
     };
     const changed = await hook('github', 'push', push(['src/app.js', '.drone.yml']));
-    assert.equal(changed.status, 200);
+    assert.equal(changed.status, 201);
     const blocked = await changed.json();
     assert.equal(blocked.build.status, 'blocked');
     assert.match(blocked.message, /the config changed in a protected repo/);
     const plain = await hook('github', 'push', push(['src/app.js']));
+    assert.equal(plain.status, 201);
     assert.equal((await plain.json()).build.status, 'pending');
   });
 
@@ -350,7 +351,7 @@ describe('POST /hook (Postgres, fake forge APIs on loopback)', () => {
     const patched = await api.app.request('/api/repos/Codertocat/Hello-World', { method: 'PATCH', headers: admin, body: JSON.stringify({ auto_cancel_pushes: true }) });
     assert.equal((await patched.clone().json()).auto_cancel_pushes, true);
     const newest = await hook('github', 'push', example('push', 4));
-    assert.equal(newest.status, 200);
+    assert.equal(newest.status, 201);
     const answer = await newest.json();
     assert.ok(answer.cancelled.includes(first.build.number) && answer.cancelled.includes(kept.build.number), JSON.stringify(answer));
     // Cancelled: push builds only; the tag and pull request builds of the same repo are not the branch's.

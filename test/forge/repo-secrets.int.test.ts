@@ -85,7 +85,7 @@ describe('repo secrets sealed at rest (Postgres, fake GitHub API on loopback)', 
     const app = appFor(key);
     assert.equal(await shownSecret(app, 'acme/legacy'), clear.legacyHook);
     const built = await push(app, 'acme/legacy', clear.legacyHook);
-    assert.equal(built.status, 200, await built.clone().text());
+    assert.equal(built.status, 201, await built.clone().text());
     assert.equal((await built.json()).build.status, 'pending');
   });
 
@@ -114,6 +114,6 @@ describe('repo secrets sealed at rest (Postgres, fake GitHub API on loopback)', 
     // Set again, the same delivery builds.
     const fixed = await app.request('/api/repos/acme/keyed', { method: 'PATCH', headers: admin, body: JSON.stringify({ forge_token: clear.token }) });
     assert.equal(fixed.status, 200);
-    assert.equal((await push(app, 'acme/keyed', clear.hook)).status, 200);
+    assert.equal((await push(app, 'acme/keyed', clear.hook)).status, 201);
   });
 });
