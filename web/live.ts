@@ -21,6 +21,7 @@ export function useLiveRefresh(refresh: () => void, active: boolean, pollMs = 15
     };
     const close = subscribe('/api/stream', {
       onEvent: soon,
+      onOpen: soon,
       onUnavailable: () => {
         poller = setInterval(() => latest.current(), pollMs);
       },

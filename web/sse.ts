@@ -33,8 +33,10 @@ export function sseParser(): (chunk: string) => ServerEvent[] {
  * Follows a Server-Sent Events stream with the token in a header (EventSource cannot send
  * one), resuming with `Last-Event-ID` after a drop so nothing is missed or seen twice.
  * `onUnavailable` is called when the server has no such stream (the caller polls instead).
+ * `onOpen` is called when the stream opens with nothing to resume from: a change made between
+ * the caller's load and that moment is in no event, so a caller showing loaded data reloads.
  */
-export function subscribe(url: string, handlers: { onEvent(event: ServerEvent): void; onUnavailable?(): void }): () => void {
+export function subscribe(url: string, handlers: { onEvent(event: ServerEvent): void; onUnavailable?(): void; onOpen?(): void }): () => void {
   const stop = new AbortController();
   let lastId: string | undefined;
   (async () => {
@@ -48,6 +50,7 @@ export function subscribe(url: string, handlers: { onEvent(event: ServerEvent): 
         if (response.status === 404 || response.status === 501) return handlers.onUnavailable?.();
         if (!response.ok || !response.body) throw new Error(`stream answered ${response.status}`);
         delay = 500;
+        if (lastId === undefined) handlers.onOpen?.();
         const parse = sseParser();
         const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
         for (;;) {
