@@ -9,12 +9,11 @@ import { createEarlyOffers } from '../../src/dispatch/early-offers.ts';
 import { createQueueHints } from '../../src/dispatch/queue-hints.ts';
 import { createMemoryQueue } from '../../src/dispatch/memory-queue.ts';
 import { openPostgres, type Database } from '../../src/events/database.ts';
-import { RepoSettings } from '../../src/events/repo-events.ts';
 import { createEventStore } from '../../src/events/sql-event-store.ts';
 import { projections } from '../../src/projections/index.ts';
 import { startProjector } from '../../src/projections/projector.ts';
-import { createBuild } from '../../src/server/create-build.ts';
 import { handleBuildCommand, readBuild } from '../../src/server/command-handler.ts';
+import { createCustomBuild } from '../support/custom-build.ts';
 import { dropDatabase, freshDatabaseUrl } from '../support/postgres.ts';
 
 const limitedPipeline = `kind: pipeline
@@ -55,15 +54,7 @@ describe('dispatcher: the repo concurrency limit (Postgres, memory queue)', () =
     const early = createEarlyOffers({ database, readBuild: async (buildId) => (await readBuild(store, buildId)).events });
     const dispatching = runDispatcher({ database, queue, signal: stop.signal, hints, early, pollMs: 100, log: () => {} });
     const pool = await queue.pool({ platform: { os: 'linux', arch: 'amd64' }, labels: { pool: 'limited' }, type: 'docker' });
-    const make = () =>
-      createBuild(database, {
-        repo: { id: 'repo-limited', owner: 'acme', name: 'limited', settings: RepoSettings.parse({}) },
-        trigger: { event: 'custom', ref: 'refs/heads/main', branch: 'main', commit: 'a'.repeat(40), after: 'a'.repeat(40), sender: 'test' },
-        config: { path: '.drone.yml', text: limitedPipeline },
-        createdBy: 'test',
-        system: { host: 'x', proto: 'http', version: 'test' },
-        at: new Date(),
-      });
+    const make = () => createCustomBuild(database, { id: 'repo-limited', name: 'limited' }, limitedPipeline);
     const command = (buildId: string, type: string, data: Record<string, unknown>) =>
       handleBuildCommand(store, buildId, { type, data: { stage: 1, ...data, at: new Date().toISOString() } } as Parameters<typeof handleBuildCommand>[2]);
     try {

@@ -8,10 +8,9 @@ import { runDispatcher } from '../../src/dispatch/dispatcher.ts';
 import { createEarlyOffers } from '../../src/dispatch/early-offers.ts';
 import { createMemoryQueue } from '../../src/dispatch/memory-queue.ts';
 import { openPostgres, type Database } from '../../src/events/database.ts';
-import { RepoSettings } from '../../src/events/repo-events.ts';
 import { createEventStore } from '../../src/events/sql-event-store.ts';
-import { createBuild } from '../../src/server/create-build.ts';
 import { handleBuildCommand, readBuild } from '../../src/server/command-handler.ts';
+import { createCustomBuild } from '../support/custom-build.ts';
 import { dropDatabase, freshDatabaseUrl } from '../support/postgres.ts';
 
 const pipeline = (extra = '') => `kind: pipeline
@@ -30,15 +29,7 @@ ${extra}steps:
 describe('early offers: stages published from the log before any projection (Postgres, memory queue)', () => {
   let url: string;
   let database: Database;
-  const make = (config: string) =>
-    createBuild(database, {
-      repo: { id: 'repo-early', owner: 'acme', name: 'early', settings: RepoSettings.parse({}) },
-      trigger: { event: 'custom', ref: 'refs/heads/main', branch: 'main', commit: 'a'.repeat(40), after: 'a'.repeat(40), sender: 'test' },
-      config: { path: '.drone.yml', text: config },
-      createdBy: 'test',
-      system: { host: 'x', proto: 'http', version: 'test' },
-      at: new Date(),
-    });
+  const make = (config: string) => createCustomBuild(database, { id: 'repo-early', name: 'early' }, config);
 
   before(async () => {
     url = await freshDatabaseUrl('runlog_early_offers');
